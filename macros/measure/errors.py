@@ -1,0 +1,23 @@
+"""Errors the engine raises on purpose: each carries a reason a reader can act on."""
+from __future__ import annotations
+
+
+class MeasureError(Exception):
+    """A measurement could not be made; `reason` is shown to the user, `file` names the culprit."""
+
+    def __init__(self, reason: str, file: str | None = None, kind: str = "error") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.file = file
+        self.kind = kind  # compile | crash | timeout | memory | toolchain | error
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.reason}" if self.file else self.reason
+
+
+class CacheMissing(Exception):
+    """Cached-only mode found no cached result for some experiments."""
+
+    def __init__(self, missing: list[str], hint: str) -> None:
+        super().__init__(f"no cached results for: {', '.join(missing)}. {hint}")
+        self.missing = missing

@@ -1,0 +1,95 @@
+"""The C toolchain: find gcc, compile listings, disassemble functions, build cffi modules."""
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from .errors import MeasureError
+from . import runner
+
+BASE_FLAGS = ("-std=c11", "-Wall", "-g")
+
+
+@functools.lru_cache(maxsize=None)
+def compiler() -> str:
+    cc = os.environ.get("CC", "gcc")
+    path = shutil.which(cc)
+    if not path:
+        raise MeasureError(f"no C compiler: {cc!r} is not on PATH. Install gcc (Debian: apt-get "
+                           f"install gcc) or set CC; or build from cached results with "
+                           f"CHAPTER_MEASURE=cached", kind="toolchain")
+    return path
+
+
+@functools.lru_cache(maxsize=None)
+def compiler_version() -> str:
+    try:
+        out = subprocess.run([compiler(), "--version"], capture_output=True, text=True, timeout=30)
+    except MeasureError:
+        return "none"
+    return out.stdout.splitlines()[0].strip() if out.stdout else "unknown"
+
+
+def compile_c(source: Path, out: Path, flags: list[str], *, root: Path,
+              link: list[str] | None = None) -> Path:
+    """Compile one listing to an executable; a diagnostic with file:line on failure."""
+    rel = os.path.relpath(source, root)
+    argv = [compiler(), *BASE_FLAGS, *flags, "-o", str(out), rel, *(link or [])]
+    proc = subprocess.run(argv, cwd=root, capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0:
+        diag = "\n".join(l for l in proc.stderr.splitlines() if re.match(r"^[^ ].*:\d+:\d+: (error|fatal)", l))
+        raise MeasureError(f"does not compile with {' '.join(flags)}:\n{diag or proc.stderr.strip()}",
+                           file=rel, kind="compile")
+    return out
+
+
+def disassemble(binary: Path, symbol: str) -> str:
+    """Intel-syntax machine code of one function, without addresses that change build to build."""
+    objdump = shutil.which("objdump")
+    if not objdump:
+        return "(objdump not found: install binutils to see the machine code)"
+    proc = subprocess.run([objdump, "-d", "--no-show-raw-insn", "-M", "intel",
+                           f"--disassemble={symbol}", str(binary)],
+                          capture_output=True, text=True, timeout=60)
+    lines = []
+    inside = False
+    for line in proc.stdout.splitlines():
+        if line.endswith(f"<{symbol}>:"):
+            inside = True
+            lines.append(f"{symbol}:")
+            continue
+        if inside:
+            if not line.strip():
+                break
+            m = re.match(r"\s*[0-9a-f]+:\s*(.*)$", line)
+            if m:
+                lines.append("    " + re.sub(r"\s+", " ", m.group(1)).replace(" # ", "  # "))
+    return "\n".join(lines) if lines else f"(symbol {symbol} not found)"
+
+
+def count_instructions(asm: str) -> int:
+    return sum(1 for l in asm.splitlines()[1:] if l.strip())
+
+
+def build_cffi(module: str, cdef: str, source: Path, flags: list[str], outdir: Path, *,
+               root: Path) -> Path:
+    """Build a cffi API-mode extension from one C file; returns the folder holding it."""
+    import cffi  # engine-only dependency
+
+    outdir.mkdir(parents=True, exist_ok=True)
+    ffi = cffi.FFI()
+    ffi.cdef(cdef)
+    ffi.set_source(module, f'#include "{source.name}"\n', include_dirs=[str(source.parent)],
+                   extra_compile_args=list(flags))
+    rel = os.path.relpath(source, root)
+    try:
+        ffi.compile(tmpdir=str(outdir), verbose=False)
+    except Exception as exc:  # distutils raises CompileError with the compiler's output on stderr
+        raise MeasureError(f"cffi build of {module} failed: {exc}", file=rel, kind="compile")
+    return outdir
