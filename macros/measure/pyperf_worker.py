@@ -2,8 +2,8 @@
 
 Spec entries:
   {"name": ..., "kind": "cffi", "path": DIR, "module": NAME, "func": F, "args": [...]}
-  {"name": ..., "kind": "py", "path": FILE, "func": F, "args": [...]}
-  {"name": ..., "kind": "numpy_sum", "n": N}
+  {"name": ..., "kind": "py", "path": FILE, "func": F, "args": [...], "prepare": G?}
+With "prepare", the timed call is F(G(*args)): G's work (building the data) is not timed.
 """
 import importlib
 import importlib.util
@@ -30,12 +30,6 @@ def _timer(call, args):
     return time_func
 
 
-def _numpy_sum(n):
-    import numpy as np
-    data = np.arange(n, dtype=np.int64)
-    return data.sum, ()
-
-
 def _lazy(entry):
     state = {}
 
@@ -53,9 +47,11 @@ def make(entry):
         lib = importlib.import_module(entry["module"]).lib
         return getattr(lib, entry["func"]), tuple(entry.get("args", ()))
     if kind == "py":
-        return getattr(_load_py(entry["path"]), entry["func"]), tuple(entry.get("args", ()))
-    if kind == "numpy_sum":
-        return _numpy_sum(entry["n"])
+        mod = _load_py(entry["path"])
+        args = tuple(entry.get("args", ()))
+        if entry.get("prepare"):
+            args = (getattr(mod, entry["prepare"])(*args),)
+        return getattr(mod, entry["func"]), args
     raise SystemExit(f"unknown benchmark kind {kind!r}")
 
 

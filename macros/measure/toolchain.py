@@ -13,7 +13,7 @@ from pathlib import Path
 from .errors import MeasureError
 from . import runner
 
-BASE_FLAGS = ("-std=c11", "-Wall", "-g")
+BASE_FLAGS = ("-std=gnu11", "-Wall", "-g")
 
 
 @functools.lru_cache(maxsize=None)
@@ -69,12 +69,15 @@ def disassemble(binary: Path, symbol: str) -> str:
                 break
             m = re.match(r"\s*[0-9a-f]+:\s*(.*)$", line)
             if m:
-                lines.append("    " + re.sub(r"\s+", " ", m.group(1)).replace(" # ", "  # "))
+                ins = re.sub(r"\s+", " ", m.group(1))
+                ins = re.sub(r"\b[0-9a-f]+ <", "<", ins)   # jump targets: keep the symbolic part
+                lines.append("    " + ins)
     return "\n".join(lines) if lines else f"(symbol {symbol} not found)"
 
 
 def count_instructions(asm: str) -> int:
-    return sum(1 for l in asm.splitlines()[1:] if l.strip())
+    """Instructions in a disassembly, not counting the nop padding between functions."""
+    return sum(1 for l in asm.splitlines()[1:] if l.strip() and not l.strip().startswith("nop"))
 
 
 def build_cffi(module: str, cdef: str, source: Path, flags: list[str], outdir: Path, *,

@@ -1,0 +1,11 @@
+"""mkdocs-macros entry point: measure (or reuse cached results), then expose the macros."""
+
+
+def define_env(env):  # noqa: D103 - mkdocs-macros calls this once per build
+    from .site import setup
+    setup(env)
+
+
+def on_post_page_macros(env):  # noqa: D103 - mkdocs-macros calls this after each page renders
+    from .site import banner
+    env.markdown = banner() + env.markdown

@@ -1,0 +1,219 @@
+"""The glue between the engine's results and the pages: lookups, verdicts, and the macros.
+
+It loads, formats and renders; it never times anything. Errors in a page (an unknown figure
+or claim) raise PageError naming the page and the name, which fails the build.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from . import fmt, render
+from .measure import ledger
+from .measure.ledger import Claim, FactSource, Verdict
+
+log = logging.getLogger("mkdocs.plugins.chapter")
+
+LEDGER_FILE = "claims.toml"
+
+
+class PageError(Exception):
+    pass
+
+
+class Chapter:
+    def __init__(self, doc: dict, claims: dict[str, Claim]) -> None:
+        self.doc = doc
+        self.claims = claims
+        self.facts = FactSource(doc)
+        self.verdicts: dict[str, Verdict] = {cid: ledger.evaluate(c, self.facts) for cid, c in claims.items()}
+        self.page = "?"          # set by the glue before each page renders
+        self.warned: set[tuple[str, str]] = set()
+
+    # -------------------------------------------------------------- provenance
+
+    @property
+    def prov(self) -> dict:
+        return self.doc.get("provenance", {})
+
+    @property
+    def scale(self) -> str:
+        return self.prov.get("scale", {}).get("name", "?")
+
+    def provenance_line(self, experiment: str | None = None) -> str:
+        p = self.prov
+        m = p.get("machine", {})
+        parts = [f"Measured on {m.get('cpu', '?')} ({m.get('cores', '?')} cores, Linux {m.get('kernel', '?')})",
+                 f"Python {p.get('python', {}).get('version', '?')}", p.get("compiler", "?")]
+        if experiment:
+            flags = p.get("cflags", {}).get(experiment)
+            if flags:
+                parts.append("flags " + " ".join(flags))
+            exp = self.facts.experiment(experiment) or {}
+            if exp.get("measured_at"):
+                parts.append(f"measured {exp['measured_at']}" + (" (stale)" if exp.get("stale") else ""))
+        parts.append(f"scale {self.scale}")
+        return "; ".join(parts)
+
+    # -------------------------------------------------------------- lookups
+
+    def _fact(self, ref: str) -> tuple[dict | None, str]:
+        exp_name, _, fact_name = ref.partition(".")
+        exp = self.facts.experiment(exp_name)
+        if exp is None or not fact_name:
+            raise PageError(f"page {self.page}: unknown figure {ref!r} (no experiment {exp_name!r}; "
+                            f"known: {', '.join(sorted(self.doc.get('experiments', {})))})")
+        if exp.get("status") == "ok" and fact_name not in exp.get("facts", {}):
+            raise PageError(f"page {self.page}: unknown figure {ref!r}: experiment {exp_name!r} "
+                            f"records no fact {fact_name!r}")
+        fact, why = self.facts.get(ref)
+        if fact is None:
+            self._warn_unmeasured(exp_name, why)
+        return fact, why
+
+    def _warn_unmeasured(self, exp_name: str, why: str) -> None:
+        if (self.page, exp_name) not in self.warned:
+            self.warned.add((self.page, exp_name))
+            log.warning(f"{self.page}: figure from experiment {exp_name!r} not measured: {why}")
+
+    def claim_obj(self, cid: str) -> Claim:
+        if cid not in self.claims:
+            raise PageError(f"page {self.page}: unknown claim {cid!r}; claims are listed in {LEDGER_FILE}")
+        return self.claims[cid]
+
+    def evidence_text(self, ref: str) -> str:
+        exp_name, _, key = ref.partition(".")
+        exp = self.facts.experiment(exp_name)
+        if exp is None:
+            raise PageError(f"page {self.page}: unknown evidence {ref!r} (no experiment {exp_name!r})")
+        if exp.get("status") != "ok":
+            self._warn_unmeasured(exp_name, exp.get("reason", "failed"))
+            return None
+        if key not in exp.get("evidence", {}):
+            raise PageError(f"page {self.page}: unknown evidence {ref!r}: experiment {exp_name!r} "
+                            f"records no evidence {key!r}")
+        return exp["evidence"][key]
+
+    # -------------------------------------------------------------- macros
+
+    def fig(self, ref: str, part: str = "value") -> str:
+        """A measured figure inline: part = value | spread | both | raw."""
+        fact, why = self._fact(ref)
+        if fact is None:
+            return render.not_measured(why)
+        if part == "raw":
+            return fact["value"]
+        text = {"value": fmt.value, "spread": fmt.spread, "both": fmt.with_spread}[part](fact)
+        return render.figure_span(text, self.provenance_line(ref.partition(".")[0]))
+
+    def raw(self, ref: str):
+        """The measured value itself, for arithmetic or conditions in a page."""
+        fact, why = self._fact(ref)
+        return None if fact is None else fact["value"]
+
+    def book(self, cid: str) -> str:
+        return render.figure_span(self.claim_obj(cid).book, "the book's figure (claims ledger)", "book")
+
+    def verdict(self, cid: str) -> str:
+        self.claim_obj(cid)
+        return render.badge(self.verdicts[cid].status, f"#claim-{cid}")
+
+    def output(self, ref: str, lang: str | None = None) -> str:
+        text = self.evidence_text(ref)
+        if text is None:
+            return render.not_measured(self.facts.experiment(ref.partition(".")[0]).get("reason", ""))
+        return f'<div class="program-output" title="{render.esc(self.provenance_line(ref.partition(".")[0]))}">' \
+               f'{render.pre(text, lang)}</div>'
+
+    def claim(self, cid: str) -> str:
+        c = self.claim_obj(cid)
+        v = self.verdicts[cid]
+        if v.status == "not-measured":
+            log.warning(f"{self.page}: claim {cid} not measured: {v.reason}")
+        shown = []
+        for ref in c.show:
+            fact, why = self._fact(ref)
+            shown.append((self.fact_label(ref), fmt.with_spread(fact) if fact else "", why))
+        evidence = []
+        for item in c.evidence:
+            text = self.evidence_text(item["ref"])
+            if text is not None:
+                evidence.append((item.get("label", item["ref"]), text, item.get("lang")))
+        checks = []
+        for r in v.results:
+            fact, _ = self.facts.get(r.check.fact)
+            r.unit = fact.get("unit") if fact else None
+            r.text = fmt.value(fact) if fact else ""
+            other, _ = self.facts.get(r.check.than) if r.check.than else (None, "")
+            r.other_text = f"{self.fact_label(r.check.than)} = {fmt.value(other)}" if other else ""
+            checks.append(render._check_line(r, self.fact_label))
+        exp_name = c.show[0].partition(".")[0] if c.show else None
+        return render.claim_box(c, v, shown, evidence, self.provenance_line(exp_name), checks)
+
+    def fact_label(self, ref: str) -> str:
+        return ref.partition(".")[2].replace("_", " ")
+
+    def claims_table(self) -> str:
+        rows = []
+        for cid, c in self.claims.items():
+            v = self.verdicts[cid]
+            page = SECTION_PAGES.get(c.section, "")
+            shown = []
+            for ref in c.show:
+                fact, _ = self.facts.get(ref)
+                shown.append(fmt.value(fact) if fact else "—")
+            rows.append(
+                f"<tr><td>{c.section}</td><td><a href=\"../{page}#claim-{render.esc(cid)}\">{render.esc(cid)}</a></td>"
+                f"<td>{render.esc(c.statement)}</td><td>{render.esc(c.book)}</td>"
+                f"<td>{render.esc(', '.join(shown)) if shown else render.not_measured(v.reason)}</td>"
+                f"<td>{render.badge(v.status)}</td></tr>")
+        return ('<table class="claims-table"><thead><tr><th>§</th><th>claim</th><th>the book says</th>'
+                '<th>book</th><th>this machine</th><th>verdict</th></tr></thead><tbody>'
+                + "".join(rows) + "</tbody></table>")
+
+    def verdict_counts(self) -> dict[str, int]:
+        counts = {k: 0 for k in render.BADGE}
+        for v in self.verdicts.values():
+            counts[v.status] += 1
+        return counts
+
+
+# Where each section's claims are written up (relative to the site root, directory URLs).
+SECTION_PAGES = {1: "chapter/one-line/", 2: "chapter/stack-and-heap/", 3: "chapter/objects/",
+                 4: "chapter/benchmark/", 5: "chapter/cache/", 6: "chapter/costs/"}
+
+
+def _cache_text(caches: list[dict]) -> str:
+    from .fmt import nbytes
+    return ", ".join(f"L{c['level']} {c['type'].lower()} {nbytes(c['size'])}" for c in caches) or "unknown"
+
+
+def provenance_summary(ch: Chapter) -> str:
+    p = ch.prov
+    m = p.get("machine", {})
+    py = p.get("python", {})
+    return (f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores, caches {_cache_text(m.get('caches', []))}; "
+            f"Linux {m.get('kernel', '?')}; {p.get('compiler', '?')}; "
+            f"{py.get('implementation', 'Python')} {py.get('version', '?')}; measured at scale "
+            f"**{ch.scale}**, {p.get('date', '?')}, from commit `{p.get('git_commit') or 'unknown'}`.")
+
+
+def provenance_table(ch: Chapter) -> str:
+    from .fmt import nbytes
+    p = ch.prov
+    m = p.get("machine", {})
+    py = p.get("python", {})
+    rows = [
+        ("CPU", m.get("cpu")), ("cores", m.get("cores")), ("caches", _cache_text(m.get("caches", []))),
+        ("cache line", ", ".join(sorted({nbytes(c["line"]) for c in m.get("caches", [])}))),
+        ("memory", nbytes(m.get("memory_bytes", 0))), ("page size", nbytes(m.get("page_size", 0))),
+        ("virtualised", m.get("virtualised") or "no"), ("kernel", f"Linux {m.get('kernel')} ({m.get('arch')})"),
+        ("C compiler", p.get("compiler")),
+        ("compiler flags", "; ".join(f"{k}: {' '.join(v)}" for k, v in p.get("cflags", {}).items())),
+        ("Python", f"{py.get('implementation')} {py.get('version')} ({py.get('build')}, {py.get('compiler')})"),
+        ("libraries", ", ".join(f"{k} {v}" for k, v in p.get("libraries", {}).items() if v)),
+        ("measured", p.get("date")), ("git commit", p.get("git_commit") or "unknown"),
+        ("scale", ch.scale), ("machine id", p.get("machine_id")),
+    ]
+    body = "".join(f"<tr><th scope=\"row\">{render.esc(k)}</th><td>{render.esc(v)}</td></tr>" for k, v in rows)
+    return f'<table class="provenance-table"><tbody>{body}</tbody></table>'

@@ -1,0 +1,74 @@
+"""Formatting measured figures for prose: units, significant digits, spreads. Pure functions."""
+from __future__ import annotations
+
+import math
+
+
+def sig(value: float, digits: int = 3) -> str:
+    """`value` to `digits` significant digits, never in exponent notation."""
+    if value == 0 or not math.isfinite(value):
+        return str(value) if not math.isfinite(value) else "0"
+    magnitude = math.floor(math.log10(abs(value)))
+    decimals = max(0, digits - 1 - magnitude)
+    rounded = round(value, digits - 1 - magnitude)
+    if abs(rounded) >= 10_000:
+        return f"{rounded:,.0f}"
+    return f"{rounded:.{decimals}f}"
+
+
+def seconds(value: float) -> str:
+    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
+        if abs(value) >= scale:
+            return f"{sig(value / scale)} {unit}"
+    return f"{sig(value / 1e-9)} ns"
+
+
+def nbytes(value: int | float) -> str:
+    value = int(value)
+    for shift, unit in ((30, "GiB"), (20, "MiB"), (10, "KiB")):
+        if abs(value) >= 1 << shift and value % (1 << shift) == 0:
+            return f"{value >> shift:,} {unit}"
+        if abs(value) >= 1 << shift and unit != "KiB":
+            return f"{sig(value / (1 << shift))} {unit}"
+    return f"{value:,} B"
+
+
+def ratio(value: float) -> str:
+    return f"{sig(value)}×"
+
+
+def value(fact: dict) -> str:
+    """A fact as prose: `{"value": 0.0357, "unit": "s"}` -> "35.7 ms"."""
+    v, unit = fact.get("value"), fact.get("unit")
+    if isinstance(v, bool) or v is None:
+        return str(v)
+    if unit == "s":
+        return seconds(v)
+    if unit == "B":
+        return nbytes(v)
+    if unit == "x":
+        return ratio(v)
+    if unit == "ns":
+        return f"{sig(v)} ns"
+    if unit == "instr":
+        return f"{v} instruction" + ("" if v == 1 else "s")
+    if isinstance(v, float):
+        return sig(v)
+    if isinstance(v, int):
+        return f"{v:,}" if abs(v) >= 10_000 else str(v)
+    return str(v)
+
+
+def spread(fact: dict) -> str:
+    """The spread of a timing, as a reader wants it: interquartile range relative to the median."""
+    s = fact.get("spread")
+    if s:
+        return f"IQR ±{sig(s['rel_iqr'] * 50, 2)}% over {s['n']} values"
+    if fact.get("unit") == "x" and "low" in fact:
+        return f"{sig(fact['low'])}–{sig(fact['high'])}× between quartiles"
+    return ""
+
+
+def with_spread(fact: dict) -> str:
+    sp = spread(fact)
+    return f"{value(fact)} ({sp})" if sp else value(fact)

@@ -1,0 +1,25 @@
+"""MkDocs hooks: add the results downloads (and figures) to the site without writing into docs/."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mkdocs.structure.files import File, Files  # noqa: E402
+
+DOWNLOADS = "downloads"
+
+
+def on_files(files: Files, config) -> Files:
+    from macros import site
+    ch = site.CURRENT
+    if ch is None:
+        return files
+    results = ch.results_file
+    files.append(File.generated(config, f"{DOWNLOADS}/results.json", content=results.read_bytes()))
+    suite = results.with_name(results.name.replace(".json", ".pyperf.json"))
+    if suite.exists():
+        files.append(File.generated(config, f"{DOWNLOADS}/results.pyperf.json", content=suite.read_bytes()))
+    return files

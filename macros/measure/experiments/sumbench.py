@@ -1,0 +1,102 @@
+"""Section 4, "The benchmark": sum 0..N-1 in C (three ways), with sum(), a for loop, NumPy.
+
+The C functions are timed through cffi in the same pyperf harness as the Python ones, and
+the machine code of each timed function is taken from the very module that was timed.
+"""
+from __future__ import annotations
+
+import sys
+
+from .. import runner, toolchain
+from ..facts import fact, ratio
+from ..timing import run_benchmarks
+from . import Context, Experiment
+
+SOURCE = "csrc/sum_loop.c"
+OPT_LEVELS = ("-O0", "-O2")
+CDEF = "long long sum_book(void); long long sum_opaque(long long n); void call_only(void);"
+BASELINE = "c_opaque_O2"   # does every addition, with the optimiser on: the honest C figure
+
+
+def _build(ctx: Context) -> dict:
+    """cffi modules of the listing at each optimisation level; their folders by level."""
+    out = {}
+    for opt in OPT_LEVELS:
+        flags = [opt, "-DNO_MAIN", f"-DN_TERMS={ctx.scale.n_sum}LL"]
+        module = f"_sum{opt.strip('-')}"
+        out[opt] = (toolchain.build_cffi(module, CDEF, ctx.src(SOURCE), flags,
+                                         ctx.workdir / module, root=ctx.root), module)
+    return out
+
+
+def _so_file(folder, module):
+    return next(folder.glob(f"{module}*.so"))
+
+
+def _standalone(ctx: Context) -> dict:
+    """The listing compiled and run as written, at -O0 and -O2: output and machine code."""
+    evidence = {}
+    for opt in OPT_LEVELS:
+        exe = ctx.workdir / f"sum_loop{opt}"
+        toolchain.compile_c(ctx.src(SOURCE), exe, [opt, f"-DN_TERMS={ctx.scale.n_sum}LL"], root=ctx.root)
+        evidence[f"c_output_{opt.strip('-')}"] = runner.run([str(exe)], file=SOURCE, timeout=60).stdout.rstrip("\n")
+    return evidence
+
+
+def run(ctx: Context) -> dict:
+    n = ctx.scale.n_sum
+    modules = _build(ctx)
+    evidence = _standalone(ctx)
+    facts = {"n": fact(n)}
+    for opt, (folder, module) in modules.items():
+        so = _so_file(folder, module)
+        for func in ("sum_book", "sum_opaque"):
+            code = toolchain.disassemble(so, func)
+            tag = f"{func}{opt.replace('-', '_')}"
+            evidence[f"asm_{tag}"] = code
+            facts[f"instr_{tag}"] = fact(toolchain.count_instructions(code), "instr")
+    o2_book = evidence["asm_sum_book_O2"]
+    facts["book_loop_folded_O2"] = fact(not any(j in o2_book for j in ("\n    j", "\n    loop")))
+    argv = [sys.executable, str(ctx.src("pysrc/sum_loop.py"))] + ([str(n)] if n != 10_000_000 else [])
+    evidence["py_output"] = runner.run(argv, file="pysrc/sum_loop.py", timeout=300).stdout.rstrip("\n")
+
+    py = str(ctx.src("pysrc/sum_loop.py"))
+    npy = str(ctx.src("pysrc/sum_numpy.py"))
+    specs = []
+    for opt, (folder, module) in modules.items():
+        tag = opt.strip("-")
+        specs.append({"name": f"c_book_{tag}", "kind": "cffi", "path": str(folder), "module": module,
+                      "func": "sum_book", "description": f"the book's C loop at {opt}, via cffi"})
+    folder, module = modules["-O2"]
+    specs += [
+        {"name": "c_opaque_O2", "kind": "cffi", "path": str(folder), "module": module, "func": "sum_opaque",
+         "args": [n], "description": "C loop the optimiser cannot fold, -O2, via cffi"},
+        {"name": "c_call_only", "kind": "cffi", "path": str(folder), "module": module, "func": "call_only",
+         "description": "an empty C function via cffi: the call overhead"},
+        {"name": "py_sum_builtin", "kind": "py", "path": py, "func": "sum_builtin", "args": [n],
+         "description": "sum(range(n))"},
+        {"name": "py_loop", "kind": "py", "path": py, "func": "sum_loop", "args": [n],
+         "description": "explicit Python for loop"},
+        {"name": "numpy_sum", "kind": "py", "path": npy, "func": "sum_numpy", "prepare": "make_data",
+         "args": [n], "description": "NumPy sum of an int64 array (array built beforehand)"},
+        {"name": "numpy_arange_sum", "kind": "py", "path": npy, "func": "arange_and_sum", "args": [n],
+         "description": "NumPy: build the array and sum it"},
+    ]
+    timings, suite = run_benchmarks(specs, ctx.scale, file=SOURCE)
+    facts.update(timings)
+    base = timings[BASELINE]
+    for name in ("py_sum_builtin", "py_loop", "numpy_sum", "numpy_arange_sum", "c_book_O0", "c_book_O2"):
+        facts[f"ratio_{name}"] = ratio(timings[name], base, baseline=BASELINE)
+    facts["ratio_loop_vs_builtin"] = ratio(timings["py_loop"], timings["py_sum_builtin"])
+    facts["ratio_builtin_vs_numpy"] = ratio(timings["py_sum_builtin"], timings["numpy_sum"])
+    for name in ("c_opaque_O2", "c_book_O0", "py_sum_builtin", "py_loop", "numpy_sum"):
+        facts[f"ns_per_add_{name}"] = fact(timings[name]["value"] / n * 1e9, "ns")
+    facts["numpy_faster_than_builtin"] = fact(timings["numpy_sum"]["value"] < timings["py_sum_builtin"]["value"])
+    return {"facts": facts, "evidence": evidence, "pyperf": suite}
+
+
+EXPERIMENTS = [
+    Experiment("sum", "sum 0..N-1: C at -O0/-O2 and opaque, sum(), for loop, NumPy (pyperf)",
+               sources=(SOURCE, "pysrc/sum_loop.py", "pysrc/sum_numpy.py"), run=run,
+               flags=("-O0", "-O2", "-DNO_MAIN")),
+]

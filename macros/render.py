@@ -1,0 +1,92 @@
+"""HTML for the page: claim boxes, inline figures, evidence, tables. Pure: data in, HTML out.
+
+Everything a program printed is escaped here, so output holding <script>, {{ or | is shown
+as text. The result is a raw HTML block, which Markdown passes through untouched.
+"""
+from __future__ import annotations
+
+import html
+
+from . import fmt
+from .measure.ledger import Claim, Verdict
+
+BADGE = {"holds": "holds", "differs": "differs", "does-not-hold": "does not hold",
+         "not-measured": "not measured"}
+ICON = {"holds": "✓", "differs": "≠", "does-not-hold": "✗", "not-measured": "?"}
+
+OP_TEXT = {"eq": "equals {exp}", "within": "within {factor}× of {exp}", "true": "is true",
+           "range": "between {min} and {max}", "lt": "less than {other}", "gt": "greater than {other}"}
+
+
+def esc(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def pre(text: str, lang: str | None = None) -> str:
+    """Verbatim text, escaped; machine code highlighted with Pygments when asked."""
+    if lang:
+        try:
+            from pygments import highlight
+            from pygments.formatters import HtmlFormatter
+            from pygments.lexers import get_lexer_by_name
+            return highlight(text, get_lexer_by_name(lang), HtmlFormatter(cssclass="highlight"))
+        except Exception:  # no lexer: plain text is still true
+            pass
+    return f'<div class="highlight"><pre><code>{esc(text)}</code></pre></div>'
+
+
+def badge(status: str, href: str | None = None) -> str:
+    inner = f'<span class="verdict verdict--{status}">{ICON[status]} {BADGE[status]}</span>'
+    return f'<a class="verdict-link" href="{esc(href)}">{inner}</a>' if href else inner
+
+
+def figure_span(text: str, title: str, cls: str = "measured") -> str:
+    return f'<span class="{cls}" title="{esc(title)}">{esc(text)}</span>'
+
+
+def not_measured(reason: str) -> str:
+    return (f'<span class="not-measured" title="{esc(reason)}">not measured: '
+            f'{esc(reason.splitlines()[0] if reason else "unknown reason")}</span>')
+
+
+def _check_line(r, fact_label) -> str:
+    c = r.check
+    if r.passed is None:
+        return f"<li>{esc(fact_label(c.fact))}: {not_measured(r.reason)}</li>"
+    exp = fmt.value({"value": c.expected, "unit": r.unit}) if c.expected is not None else ""
+    rule = OP_TEXT[c.op].format(exp=exp, factor=fmt.sig(c.factor or 0), min=c.min, max=c.max,
+                                other=r.other_text)
+    mark = "✓" if r.passed else "✗"
+    return (f"<li><span class=\"check check--{'pass' if r.passed else 'fail'}\">{mark}</span> "
+            f"{esc(fact_label(c.fact))} = <strong>{esc(r.text)}</strong>, {esc('rule: ' + rule)}</li>")
+
+
+def claim_box(claim: Claim, verdict: Verdict, shown: list[tuple[str, str, str]],
+              evidence: list[tuple[str, str, str | None]], provenance: str, checks_html: list[str]) -> str:
+    """One claim: the book's figure and this machine's, the verdict, evidence a click away.
+
+    shown: (label, formatted figure or "", reason if not measured)
+    evidence: (label, text, lang)
+    """
+    rows = []
+    for label, text, reason in shown:
+        cell = figure_span(text, provenance) if not reason else not_measured(reason)
+        rows.append(f"<tr><th scope=\"row\">{esc(label)}</th><td>{cell}</td></tr>")
+    if not shown and verdict.reason:
+        rows.append(f"<tr><th scope=\"row\">this machine</th><td>{not_measured(verdict.reason)}</td></tr>")
+    ev = "".join(f"<p class=\"evidence-label\">{esc(label)}</p>{pre(text, lang)}"
+                 for label, text, lang in evidence)
+    checks = f"<ul class=\"checks\">{''.join(checks_html)}</ul>" if checks_html else ""
+    note = f"<p class=\"claim-note\">{esc(claim.note)}</p>" if claim.note else ""
+    return (
+        f'<div class="claim claim--{verdict.status}" id="claim-{esc(claim.id)}">\n'
+        f'<div class="claim-head">{badge(verdict.status)} '
+        f'<a class="claim-id" href="#claim-{esc(claim.id)}">{esc(claim.id)}</a> '
+        f'<span class="claim-statement">{esc(claim.statement)}</span></div>\n'
+        f'<table class="claim-figures"><tbody>'
+        f'<tr><th scope="row">the book</th><td class="book">{esc(claim.book)}</td></tr>'
+        f'{"".join(rows)}</tbody></table>\n'
+        f'<details class="claim-evidence"><summary>Evidence: {esc(claim.measure)}</summary>'
+        f'{checks}{note}{ev}<p class="provenance">{esc(provenance)}</p></details>\n'
+        f'</div>'
+    )

@@ -1,0 +1,92 @@
+"""The MkDocs side of the glue: run the engine at build time and register the page macros."""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+from mkdocs.exceptions import PluginError
+
+from . import render
+from .chapter import LEDGER_FILE, Chapter, PageError, provenance_summary, provenance_table
+from .measure import CacheMissing, measure, mode_from_env, results_paths, scale_from_env
+from .measure.config import ConfigError
+from .measure.ledger import LedgerError, load
+
+log = logging.getLogger("mkdocs.plugins.chapter")
+
+CURRENT: Chapter | None = None     # the chapter of the build in progress, for the hooks
+
+
+def _progress(level: str, message: str) -> None:
+    getattr(log, level)(message)
+
+
+def setup(env) -> Chapter:
+    global CURRENT
+    root = Path(env.project_dir)
+    try:
+        mode, scale = mode_from_env(), scale_from_env()
+    except ConfigError as exc:
+        raise PluginError(f"{exc} (see README, 'Rebuilding with your own numbers')")
+    t0 = time.perf_counter()
+    log.info(f"measuring in mode {mode}, scale {scale.name} (CHAPTER_MEASURE, CHAPTER_SCALE)")
+    try:
+        doc = measure(root, mode=mode, scale=scale, progress=_progress)
+    except CacheMissing as exc:
+        raise PluginError(str(exc))
+    except TimeoutError as exc:
+        raise PluginError(str(exc))
+    try:
+        claims = load(root / LEDGER_FILE)
+    except LedgerError as exc:
+        raise PluginError(str(exc))
+    chapter = Chapter(doc, claims)
+    results, _ = results_paths(root, scale)
+    chapter.results_file = results
+    log.info(f"results ready in {time.perf_counter() - t0:.1f} s: {results.relative_to(root)}")
+    CURRENT = chapter
+
+    def bind(method):
+        def macro(*args, **kwargs):
+            chapter.page = env.page.file.src_uri if getattr(env, "page", None) else "?"
+            try:
+                return method(*args, **kwargs)
+            except PageError as exc:
+                raise PluginError(str(exc))
+        macro.__name__ = method.__name__
+        macro.__doc__ = method.__doc__
+        return macro
+
+    for name in ("fig", "raw", "book", "verdict", "output", "claim", "claims_table", "verdict_counts"):
+        env.macro(bind(getattr(chapter, name)), name)
+    env.macro(render.badge, "verdict_badge")
+    env.macro(bind(lambda: provenance_summary(chapter)), "provenance_summary")
+    env.macro(bind(lambda: provenance_table(chapter)), "provenance_table")
+    env.variables["provenance"] = chapter.prov
+    env.variables["scale"] = chapter.scale
+    env.variables["chapter"] = chapter
+    return chapter
+
+
+def banner() -> str:
+    """A warning at the top of every page when its figures are not fit for publication."""
+    ch = CURRENT
+    if ch is None:
+        return ""
+    notes = []
+    if ch.scale != "full":
+        notes.append(f"This page was built at **{ch.scale} scale** (CHAPTER_SCALE={ch.scale}): "
+                     "smaller inputs and fewer repeats, for tests. Its figures are not for publication.")
+    stale = [n for n, e in ch.doc.get("experiments", {}).items() if e.get("stale")]
+    if stale:
+        notes.append("Some figures come from **stale cached results** that no longer match the sources: "
+                     + ", ".join(stale) + ".")
+    failed = [n for n, e in ch.doc.get("experiments", {}).items() if e.get("status") != "ok"]
+    if failed:
+        notes.append("Some experiments were **not measured** on this build: " + ", ".join(failed) + ".")
+    if not notes:
+        return ""
+    body = "\n".join("    " + n for n in notes)
+    return f'!!! danger "Not the published figures"\n\n{body}\n\n'
