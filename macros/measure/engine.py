@@ -91,11 +91,20 @@ def measure(root: Path, *, mode: str, scale: Scale, progress: Progress | None = 
     progress = progress or _default_progress
     root = Path(root).resolve()
     store = cache.Store(root / CACHE_DIR / scale.name)
-    experiments = [e for e in discover() if not only or e.name in only]
+    experiments = discover()
+    unknown = sorted(set(only or ()) - {e.name for e in experiments})
+    if unknown:
+        raise ValueError(f"unknown experiments {unknown}; known: {', '.join(e.name for e in experiments)}")
     entries: dict[str, dict] = {}
     todo: list[tuple[Experiment, str]] = []
     missing: list[str] = []
     for exp in experiments:
+        if only and exp.name not in only:
+            # Not asked for: keep its cached result in the document if there is one.
+            cached = _try_load(store, exp.name, key_for(exp, root, scale))
+            if cached is not None:
+                entries[exp.name] = {**cached, "cached": True}
+            continue
         try:
             key = key_for(exp, root, scale)
         except MeasureError as exc:   # e.g. no compiler: the key cannot name one
