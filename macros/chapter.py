@@ -133,7 +133,7 @@ class Chapter:
         shown = []
         for ref in c.show:
             fact, why = self._fact(ref)
-            shown.append((self.fact_label(ref), fmt.with_spread(fact) if fact else "", why))
+            shown.append((c.labels.get(ref) or self.fact_label(ref), fmt.with_spread(fact) if fact else "", why))
         evidence = []
         for item in c.evidence:
             text = self.evidence_text(item["ref"])

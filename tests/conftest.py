@@ -32,3 +32,35 @@ def pytest_collection_modifyitems(session, config, items):
 @pytest.fixture
 def root() -> Path:
     return ROOT
+
+
+COPY_ITEMS = ("mkdocs.yml", "docs", "macros", "csrc", "pysrc", "claims.toml", "scripts", "README.md")
+
+
+def copy_project(dest: Path) -> Path:
+    """A throwaway copy of the project (sources only: no site, cache or results)."""
+    import shutil
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in COPY_ITEMS:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        elif src.exists():
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def quick_site(tmp_path_factory):
+    """The whole site built once at quick scale in a temporary copy: (project dir, results doc path)."""
+    import json
+    import os
+    import subprocess
+    proj = copy_project(tmp_path_factory.mktemp("quick-site"))
+    env = {**os.environ, "CHAPTER_SCALE": "quick", "CHAPTER_MEASURE": "auto"}
+    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build"], cwd=proj, env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, f"quick build failed:\n{proc.stderr[-4000:]}"
+    results = sorted((proj / "results").glob("*.quick.json"))
+    assert results, "the build wrote no results file"
+    return proj, results[0], proc.stderr

@@ -44,6 +44,7 @@ class Claim:
     measure: str
     checks: list[Check] = field(default_factory=list)
     show: list[str] = field(default_factory=list)       # facts shown as "this machine"
+    labels: dict[str, str] = field(default_factory=dict)  # fact -> label shown beside it
     evidence: list[dict] = field(default_factory=list)  # {ref, label, lang?}
     fail: str = "does-not-hold"
     partial: str = "differs"
@@ -90,10 +91,17 @@ def load(path: Path) -> dict[str, Claim]:
                 raise LedgerError(f"{where}: {key} must be one of {', '.join(VERDICTS)}")
         if raw["id"] in claims:
             raise LedgerError(f"{where}: id {raw['id']!r} appears twice")
+        show, labels = [], {}
+        for item in raw.get("show", [c.fact for c in checks[:1]]):
+            if isinstance(item, dict):
+                show.append(item["fact"])
+                labels[item["fact"]] = item.get("label", item["fact"])
+            else:
+                show.append(item)
         claims[raw["id"]] = Claim(
             id=raw["id"], section=int(raw["section"]), statement=raw["statement"], book=raw["book"],
             measure=raw["measure"], checks=checks,
-            show=list(raw.get("show", [c.fact for c in checks[:1]])),
+            show=show, labels=labels,
             evidence=list(raw.get("evidence", [])), fail=raw.get("fail", "does-not-hold"),
             partial=raw.get("partial", "differs"), note=raw.get("note", ""))
     return claims
