@@ -1,0 +1,91 @@
+"""Cache keys change when, and only when, something that can change a result changes."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from macros.measure import cache, engine
+from macros.measure.config import SCALES
+from macros.measure.experiments import Experiment
+
+BASE = dict(experiment="sum", sources={"csrc/sum_loop.c": "aaa", "pysrc/sum_loop.py": "bbb"},
+            flags=["-O2"], compiler="gcc 12.2.0", interpreter={"version": "3.11.7", "build": "main"},
+            machine="m1", scale=SCALES["full"].as_dict(), engine="e1")
+
+VARIATIONS = {
+    "a source": {"sources": {"csrc/sum_loop.c": "aab", "pysrc/sum_loop.py": "bbb"}},
+    "a flag": {"flags": ["-O3"]},
+    "the compiler": {"compiler": "gcc 13.1.0"},
+    "the interpreter": {"interpreter": {"version": "3.12.1", "build": "main"}},
+    "the scale": {"scale": SCALES["quick"].as_dict()},
+    "the machine": {"machine": "m2"},
+    "the engine code": {"engine": "e2"},
+}
+
+
+def test_key_is_stable_for_identical_inputs():
+    assert cache.cache_key(**BASE) == cache.cache_key(**dict(BASE))
+
+
+@pytest.mark.parametrize("what", sorted(VARIATIONS))
+def test_key_changes_with(what):
+    assert cache.cache_key(**{**BASE, **VARIATIONS[what]}) != cache.cache_key(**BASE)
+
+
+def test_key_ignores_source_order():
+    reordered = {**BASE, "sources": dict(reversed(list(BASE["sources"].items())))}
+    assert cache.cache_key(**reordered) == cache.cache_key(**BASE)
+
+
+def _project(tmp_path: Path, root: Path) -> tuple[Path, Experiment]:
+    for d in ("csrc", "pysrc"):
+        shutil.copytree(root / d, tmp_path / d)
+    exp = Experiment("sum", "t", sources=("csrc/sum_loop.c", "pysrc/sum_loop.py"), run=lambda c: {},
+                     flags=("-O2",), module=str(root / "macros/measure/experiments/sumbench.py"))
+    return tmp_path, exp
+
+
+def test_key_for_follows_the_files_it_names(tmp_path, root):
+    proj, exp = _project(tmp_path, root)
+    before = engine.key_for(exp, proj, SCALES["full"])
+    (proj / "pysrc/one_line.py").write_text("# a listing this experiment does not use\n")
+    assert engine.key_for(exp, proj, SCALES["full"]) == before
+    (proj / "docs").mkdir()
+    (proj / "docs/page.md").write_text("prose changes never invalidate measurements\n")
+    assert engine.key_for(exp, proj, SCALES["full"]) == before
+    with open(proj / "csrc/sum_loop.c", "a") as fh:
+        fh.write("\n/* an edit */\n")
+    assert engine.key_for(exp, proj, SCALES["full"]) != before
+
+
+def test_key_for_changes_with_scale_and_flags(tmp_path, root):
+    proj, exp = _project(tmp_path, root)
+    full = engine.key_for(exp, proj, SCALES["full"])
+    assert engine.key_for(exp, proj, SCALES["quick"]) != full
+    other = Experiment(**{**exp.__dict__, "flags": ("-O3",)})
+    assert engine.key_for(other, proj, SCALES["full"]) != full
+
+
+def test_key_for_changes_with_compiler_and_interpreter(tmp_path, root, monkeypatch):
+    proj, exp = _project(tmp_path, root)
+    full = engine.key_for(exp, proj, SCALES["full"])
+    monkeypatch.setattr(engine.toolchain, "compiler_version", lambda: "clang 99")
+    assert engine.key_for(exp, proj, SCALES["full"]) != full
+    monkeypatch.undo()
+    monkeypatch.setattr(engine, "interpreter_id", lambda: {"version": "3.99"})
+    assert engine.key_for(exp, proj, SCALES["full"]) != full
+
+
+def test_store_round_trip_and_refuses_edits(tmp_path):
+    store = cache.Store(tmp_path)
+    payload = {"status": "ok", "facts": {"n": {"value": 1, "unit": None}}}
+    path = store.save("sum", "k1", payload)
+    assert store.load("sum", "k1") == payload
+    path.write_text(path.read_text().replace('"value": 1', '"value": 2'))
+    with pytest.raises(cache.CorruptEntry, match="digest"):
+        store.load("sum", "k1")
+    path.write_text(path.read_text()[:40])
+    with pytest.raises(cache.CorruptEntry, match="JSON"):
+        store.load("sum", "k1")
