@@ -146,7 +146,7 @@ class Chapter:
             r.text = fmt.value(fact) if fact else ""
             other, _ = self.facts.get(r.check.than) if r.check.than else (None, "")
             r.other_text = f"{self.fact_label(r.check.than)} = {fmt.value(other)}" if other else ""
-            checks.append(render._check_line(r, self.fact_label))
+            checks.append(render._check_line(r, lambda ref: c.labels.get(ref) or self.fact_label(ref)))
         exp_name = c.show[0].partition(".")[0] if c.show else None
         return render.claim_box(c, v, shown, evidence, self.provenance_line(exp_name), checks)
 

@@ -54,7 +54,7 @@ def _check_line(r, fact_label) -> str:
     if r.passed is None:
         return f"<li>{esc(fact_label(c.fact))}: {not_measured(r.reason)}</li>"
     exp = fmt.value({"value": c.expected, "unit": r.unit}) if c.expected is not None else ""
-    rule = OP_TEXT[c.op].format(exp=exp, factor=fmt.sig(c.factor or 0), min=c.min, max=c.max,
+    rule = OP_TEXT[c.op].format(exp=exp, factor=f"{c.factor or 0:g}", min=c.min, max=c.max,
                                 other=r.other_text)
     mark = "✓" if r.passed else "✗"
     return (f"<li><span class=\"check check--{'pass' if r.passed else 'fail'}\">{mark}</span> "
