@@ -1,0 +1,240 @@
+"""Section 3, "Everything is an object": where values live, what `a + b` costs, the GIL.
+
+Four experiments:
+  objheap  which mapping of the address map holds each kind of Python value
+  cadd     C's `a + b`: the listing at -O0 and -O2, run, and its machine code
+  pyadd    Python's `a + b`: its bytecode, and allocated blocks per addition
+  gil      CPU-bound Python in 1 thread, N threads, N processes
+"""
+from __future__ import annotations
+
+import re
+import sys
+
+from .. import maps, runner, toolchain
+from ..errors import MeasureError
+from ..facts import fact, ratio, timing
+from . import Context, Experiment
+
+WHERE = "pysrc/where_objects_live.py"
+C_ADD = "csrc/add.c"
+PY_ADD = "pysrc/add.py"
+ADD_ALLOC = "pysrc/add_allocates.py"
+GIL = "pysrc/gil_threads.py"
+C_OPT_LEVELS = ("-O0", "-O2")
+
+# Instructions that are not the arithmetic: the return, padding, control-flow markers.
+_NOT_BODY = ("ret", "nop", "endbr64", "endbr32")
+
+
+def key(name: str) -> str:
+    """A fact-name fragment from a label: "small int 42" -> "small_int_42"."""
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+def _fail(file: str, what: str, output: str) -> MeasureError:
+    tail = " | ".join(output.strip().splitlines()[-3:])
+    return MeasureError(f"output not as expected ({what}): {tail}", file=file, kind="error")
+
+
+# ------------------------------------------------------------------ objheap
+
+_OBJ_LINE = re.compile(r"^(?P<name>\S.*?)\s+(?P<addr>0x[0-9a-f]+)\s+\S+")
+
+
+def parse_where(stdout: str) -> tuple[dict[str, int], str, str]:
+    """(address by value name, the table as printed, the address map) from the listing."""
+    shown, map_text = maps.split_output(stdout)
+    addresses = {}
+    for line in shown.splitlines():
+        m = _OBJ_LINE.match(line)
+        if m:
+            addresses[m.group("name")] = int(m.group("addr"), 16)
+    return addresses, shown, map_text
+
+
+def where_facts(addresses: dict[str, int], mappings: list[maps.Mapping]) -> tuple[dict, str]:
+    """Facts region_<value> / dynamic_<value> and the summary counts; the evidence table."""
+    facts: dict[str, dict] = {}
+    rows, static = [], []
+    for name, addr in addresses.items():
+        mp = maps.locate(addr, mappings)
+        region = mp.region if mp else "unmapped"
+        dynamic = bool(mp and mp.dynamic)
+        facts[f"region_{key(name)}"] = fact(region, None, address=hex(addr))
+        facts[f"dynamic_{key(name)}"] = fact(dynamic)
+        if not dynamic:
+            static.append(name)
+        rows.append(f"{name:<18} {addr:#014x}  {'run-time memory' if dynamic else 'program image  '}  {region}")
+    facts["values_probed"] = fact(len(addresses))
+    facts["values_dynamic"] = fact(len(addresses) - len(static))
+    facts["values_static"] = fact(len(static))
+    facts["static_values"] = fact(", ".join(static) if static else "none")
+    return facts, "\n".join(rows)
+
+
+def run_objheap(ctx: Context) -> dict:
+    out = runner.run([sys.executable, str(ctx.src(WHERE)), "--maps"], file=WHERE).stdout
+    addresses, shown, map_text = parse_where(out)
+    if not addresses or not map_text:
+        raise _fail(WHERE, "a table of addresses, then the address map", out)
+    facts, table = where_facts(addresses, maps.parse(map_text))
+    lib = [mp.line for mp in maps.parse(map_text) if "python" in mp.path.rsplit("/", 1)[-1]]
+    return {"facts": facts,
+            "evidence": {"output": shown, "table": table, "maps": map_text,
+                         "interpreter_mappings": "\n".join(lib)}}
+
+
+# ------------------------------------------------------------------ cadd
+
+def asm_body(asm: str) -> list[str]:
+    """The instructions of a disassembly that do the work: no ret, no padding."""
+    body = []
+    for line in asm.splitlines()[1:]:
+        ins = line.strip()
+        if ins and ins.split()[0] not in _NOT_BODY:
+            body.append(ins)
+    return body
+
+
+def run_cadd(ctx: Context) -> dict:
+    facts: dict[str, dict] = {}
+    evidence: dict[str, str] = {}
+    for opt in C_OPT_LEVELS:
+        tag = opt.strip("-")
+        exe = ctx.workdir / f"add{tag}"
+        toolchain.compile_c(ctx.src(C_ADD), exe, [opt], root=ctx.root)
+        a, b = 40, 2
+        out = runner.run([str(exe), str(a), str(b)], file=C_ADD).stdout.strip()
+        m = re.search(r"= (-?\d+)$", out)
+        if not m:
+            raise _fail(C_ADD, "add(a, b) = sum", out)
+        asm = toolchain.disassemble(exe, "add")
+        body = asm_body(asm)
+        mnemonics = [ins.split()[0] for ins in body]
+        evidence[f"output_{tag}"] = out
+        evidence[f"asm_{tag}"] = asm
+        facts[f"sum_correct_{tag}"] = fact(int(m.group(1)) == a + b)
+        facts[f"instr_{tag}"] = fact(toolchain.count_instructions(asm), "instr")
+        facts[f"body_count_{tag}"] = fact(len(body), "instr")
+        facts[f"body_{tag}"] = fact("; ".join(body))
+        # The one instruction that computes the sum, when there is exactly one.
+        facts[f"op_{tag}"] = fact(mnemonics[0] if len(mnemonics) == 1 else None)
+        facts[f"has_add_{tag}"] = fact("add" in mnemonics)
+        facts[f"memory_operands_{tag}"] = fact(sum("PTR [" in ins for ins in body))
+    return {"facts": facts, "evidence": evidence}
+
+
+# ------------------------------------------------------------------ pyadd
+
+_ALLOC_LINE = re.compile(r"^(?P<tag>[a-z-]+)\s+(?P<a>-?\d+) \+ (?P<b>-?\d+) = (?P<r>-?\d+)\s+"
+                         r"(?P<size>\d+)\s+(?P<kept>-?[\d.]+)\s+(?P<dropped>-?[\d.]+)\s+(?P<same>True|False)$")
+
+
+def parse_allocates(stdout: str) -> dict[str, dict]:
+    """Rows of the add_allocates table by case tag."""
+    rows = {}
+    for line in stdout.splitlines():
+        m = _ALLOC_LINE.match(line.strip())
+        if m:
+            rows[m.group("tag")] = {"a": int(m.group("a")), "b": int(m.group("b")),
+                                    "result": int(m.group("r")), "size": int(m.group("size")),
+                                    "kept": float(m.group("kept")), "dropped": float(m.group("dropped")),
+                                    "same": m.group("same") == "True"}
+    return rows
+
+
+def bytecode_ops(section: str) -> list[str]:
+    """Opcode names in one `dis` listing (the column after the offset)."""
+    return re.findall(r"^\s*(?:\d+\s+)?\d+ ([A-Z_]+)", section, flags=re.M)
+
+
+def run_pyadd(ctx: Context) -> dict:
+    dis_out = runner.run([sys.executable, str(ctx.src(PY_ADD))], file=PY_ADD).stdout.rstrip("\n")
+    parts = re.split(r"^--- .* ---$", dis_out, flags=re.M)
+    if len(parts) < 3:
+        raise _fail(PY_ADD, "two bytecode listings", dis_out)
+    plain, adaptive = bytecode_ops(parts[1]), bytecode_ops(parts[2])
+    n = 1_000_000 if ctx.scale.name == "full" else 100_000
+    table = runner.run([sys.executable, str(ctx.src(ADD_ALLOC)), str(n)], file=ADD_ALLOC).stdout.rstrip("\n")
+    rows = parse_allocates(table)
+    if not rows:
+        raise _fail(ADD_ALLOC, "one row per case", table)
+    facts = {
+        "n_additions": fact(n),
+        "add_op": fact(next((o for o in plain if o.startswith("BINARY")), None)),
+        "add_op_adaptive": fact(next((o for o in adaptive if o.startswith("BINARY")), None)),
+    }
+    for tag, row in rows.items():
+        k = key(tag)
+        facts[f"blocks_per_add_{k}"] = fact(row["kept"])
+        facts[f"blocks_dropped_{k}"] = fact(row["dropped"])
+        facts[f"same_object_{k}"] = fact(row["same"])
+        facts[f"result_size_{k}"] = fact(row["size"], "B")
+    cached = [t for t, r in rows.items() if r["same"]]
+    facts["cached_cases"] = fact(", ".join(cached) if cached else "none")
+    # Every case whose result is not shared allocates one block per addition, to 1%.
+    fresh = [r["kept"] for r in rows.values() if not r["same"]]
+    facts["fresh_results_one_block"] = fact(bool(fresh) and all(abs(v - 1) < 0.01 for v in fresh))
+    return {"facts": facts, "evidence": {"dis_output": dis_out, "allocates_output": table}}
+
+
+# ------------------------------------------------------------------ gil
+
+_REPEAT = re.compile(r"^repeat \d+: (.*)$")
+_WAY = re.compile(r"(\d+) (threads?|process(?:es)?) ([\d.]+) s \(([\d.]+) cores\)")
+
+
+def parse_gil(stdout: str) -> tuple[int, dict[str, list[float]], dict[str, list[float]]]:
+    """(workers, wall seconds by way, cores busy by way); ways: serial, threads, processes."""
+    m = re.search(r"workers = (\d+)", stdout)
+    if not m:
+        return 0, {}, {}
+    walls: dict[str, list[float]] = {"serial": [], "threads": [], "processes": []}
+    busy: dict[str, list[float]] = {"serial": [], "threads": [], "processes": []}
+    for line in stdout.splitlines():
+        rep = _REPEAT.match(line)
+        if not rep:
+            continue
+        for count, kind, wall, cores in _WAY.findall(rep.group(1)):
+            way = "processes" if kind.startswith("process") else ("serial" if count == "1" else "threads")
+            walls[way].append(float(wall))
+            busy[way].append(float(cores))
+    return int(m.group(1)), walls, busy
+
+
+def gil_size(scale_name: str) -> tuple[int, int]:
+    """(loop steps, repeats): full about 0.4 s of work per way here, quick a tenth of it."""
+    return (10_000_000, 5) if scale_name == "full" else (1_500_000, 3)
+
+
+def run_gil(ctx: Context) -> dict:
+    import statistics
+
+    steps, repeats = gil_size(ctx.scale.name)
+    out = runner.run([sys.executable, str(ctx.src(GIL)), str(steps), str(repeats)], file=GIL,
+                     timeout=90).stdout.rstrip("\n")
+    workers, walls, busy = parse_gil(out)
+    if not workers or any(len(v) != repeats for v in walls.values()):
+        raise _fail(GIL, f"{repeats} repeats of three timings", out)
+    facts = {"workers": fact(workers), "steps": fact(steps), "repeats": fact(repeats)}
+    for way in walls:
+        facts[f"wall_{way}"] = timing(walls[way])
+        facts[f"busy_{way}"] = fact(round(statistics.median(busy[way]), 2), None,
+                                    min=min(busy[way]), max=max(busy[way]))
+    facts["speedup_threads"] = ratio(facts["wall_serial"], facts["wall_threads"])
+    facts["speedup_processes"] = ratio(facts["wall_serial"], facts["wall_processes"])
+    facts["processes_beat_threads"] = fact(facts["wall_processes"]["value"] < facts["wall_threads"]["value"])
+    return {"facts": facts, "evidence": {"output": out}}
+
+
+EXPERIMENTS = [
+    Experiment("objheap", "which mapping holds None, True, ints, floats, strings, lists, dicts",
+               sources=(WHERE,), run=run_objheap),
+    Experiment("cadd", "C's a + b at -O0 and -O2: run, and its machine code",
+               sources=(C_ADD,), run=run_cadd, flags=C_OPT_LEVELS),
+    Experiment("pyadd", "Python's a + b: bytecode, and allocated blocks per addition",
+               sources=(PY_ADD, ADD_ALLOC), run=run_pyadd),
+    Experiment("gil", "CPU-bound Python in 1 thread, N threads and N processes",
+               sources=(GIL,), run=run_gil),
+]

@@ -1,0 +1,88 @@
+"""The GIL: the same CPU-bound Python work done by one thread, by N threads, by N processes.
+
+The work is a fixed number of loop steps in pure Python, split into N equal chunks. One
+thread runs the chunks one after another; N threads run one chunk each; N processes run
+one chunk each. If threads ran Python on several cores at once, N threads would finish
+about N times sooner; the GIL lets only one of them run bytecode at a time.
+"""
+import multiprocessing
+import os
+import resource
+import statistics
+import sys
+import threading
+import time
+
+
+def spin(steps: int) -> int:
+    """Pure-Python, CPU-bound: no I/O, no C call long enough to release the GIL."""
+    total = 0
+    for i in range(steps):
+        total += i & 7
+    return total
+
+
+def serial(chunks: list[int]) -> None:
+    for steps in chunks:
+        spin(steps)
+
+
+def with_threads(chunks: list[int]) -> None:
+    threads = [threading.Thread(target=spin, args=(steps,)) for steps in chunks]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def with_processes(chunks: list[int]) -> None:
+    ctx = multiprocessing.get_context("fork")     # Linux: a copy of this process, started fast
+    procs = [ctx.Process(target=spin, args=(steps,)) for steps in chunks]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process (all its threads) and of its finished children."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def timed(run, chunks: list[int]) -> tuple[float, float]:
+    """(wall seconds, cores kept busy on average = CPU seconds / wall seconds)."""
+    cpu0, t0 = cpu_seconds(), time.perf_counter()
+    run(chunks)
+    wall = time.perf_counter() - t0
+    return wall, (cpu_seconds() - cpu0) / wall
+
+
+def main() -> None:
+    steps = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000_000
+    repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+    workers = max(2, os.cpu_count() or 1)
+    chunks = [steps // workers] * workers
+    print(f"os.cpu_count() = {os.cpu_count()}, workers = {workers}, "
+          f"{sum(chunks):,} loop steps in {workers} chunks, {repeats} repeats")
+    ways = {"1 thread": serial, f"{workers} threads": with_threads, f"{workers} processes": with_processes}
+    walls = {name: [] for name in ways}
+    busy = {name: [] for name in ways}
+    for r in range(repeats):
+        row = []
+        for name, run in ways.items():
+            wall, cores = timed(run, chunks)
+            walls[name].append(wall)
+            busy[name].append(cores)
+            row.append(f"{name} {wall:.3f} s ({cores:.2f} cores)")
+        print(f"repeat {r + 1}: " + ", ".join(row))
+    base = statistics.median(walls["1 thread"])
+    for name in ways:
+        wall = statistics.median(walls[name])
+        print(f"median {name}: {wall:.3f} s, speed-up {base / wall:.2f}x, "
+              f"{statistics.median(busy[name]):.2f} cores busy")
+
+
+if __name__ == "__main__":
+    main()
