@@ -158,3 +158,24 @@ def test_cached_mode_without_cache_names_what_is_missing(tmp_path):
     assert out.returncode != 0
     assert "no cached results for" in out.stderr and "sum" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_warm_rebuild_costs_no_more_than_twice_a_cached_build(built):
+    """Nothing changed: an auto build measures nothing and is about as fast as cached-only."""
+    import time
+    proj = built[0]
+
+    def build(mode: str) -> tuple[float, str]:
+        env = {**os.environ, "CHAPTER_SCALE": "quick", "CHAPTER_MEASURE": mode}
+        t0 = time.perf_counter()
+        out = subprocess.run([sys.executable, "-m", "mkdocs", "build"], cwd=proj, env=env,
+                             capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr[-2000:]
+        return time.perf_counter() - t0, out.stderr
+
+    # Best of three each: this machine is shared, and the question is cost, not noise.
+    auto = [build("auto") for _ in range(3)]
+    cached = [build("cached") for _ in range(3)]
+    for _, log in auto:
+        assert not re.search(r"measuring \w+:", log), "a warm auto build measured something"
+    assert min(t for t, _ in auto) <= 2 * min(t for t, _ in cached)
