@@ -24,7 +24,7 @@ class Scale:
 
 
 SCALES = {
-    "full": Scale("full", n_sum=10_000_000, processes=6, values=3, warmups=1, min_time=0.05,
+    "full": Scale("full", n_sum=10_000_000, processes=5, values=3, warmups=1, min_time=0.02,
                   n_nodes=10_000_000, max_chase_bytes=512 << 20, repeats=5),
     "quick": Scale("quick", n_sum=1_000_000, processes=2, values=2, warmups=1, min_time=0.01,
                    n_nodes=1_000_000, max_chase_bytes=64 << 20, repeats=2),

@@ -30,25 +30,35 @@ def pin_cpu() -> str | None:
 
 def run_benchmarks(specs: list[dict], scale: Scale, *, file: str,
                    timeout: float = 600.0) -> tuple[dict, dict]:
-    """Time each spec in pyperf workers; returns (facts by name, pyperf suite as JSON)."""
-    with tempfile.TemporaryDirectory(prefix="chapter-pyperf-") as tmp:
-        spec_path = Path(tmp, "spec.json")
-        out_path = Path(tmp, "out.json")
-        spec_path.write_text(json.dumps(specs))
-        argv = [sys.executable, str(WORKER), "--spec", str(spec_path), "-o", str(out_path),
-                "--quiet", "-p", str(scale.processes), "-n", str(scale.values),
-                "-w", str(scale.warmups), "--min-time", str(scale.min_time)]
-        cpu = pin_cpu()
-        if cpu is not None:
-            argv += ["--affinity", cpu]
-        env = runner.minimal_env({"PYTHONPATH": os.pathsep.join(sys.path[1:])})
-        runner.run(argv, file=file, timeout=timeout, memory_bytes=None, env=env)
-        suite = json.loads(out_path.read_text())
-    facts = {}
-    import pyperf
-    loaded = pyperf.BenchmarkSuite.loads(json.dumps(suite))
-    for bench in loaded.get_benchmarks():
-        name = bench.get_name()
-        facts[name] = timing(list(bench.get_values()), loops=bench.get_loops(), affinity=cpu)
-    return facts, suite
+    """Time each spec in pyperf workers; returns (facts by name, pyperf suite as JSON).
 
+    A spec may fix "loops" (e.g. 1 for a function that already takes tenths of a second):
+    pyperf then skips its calibration runs, which would otherwise cost more than the timing.
+    """
+    import pyperf
+
+    groups: dict[int, list[dict]] = {}
+    for spec in specs:
+        groups.setdefault(int(spec.get("loops", 0)), []).append(spec)
+    cpu = pin_cpu()
+    benchmarks = []
+    with tempfile.TemporaryDirectory(prefix="chapter-pyperf-") as tmp:
+        for loops, group in sorted(groups.items()):
+            spec_path = Path(tmp, f"spec-{loops}.json")
+            out_path = Path(tmp, f"out-{loops}.json")
+            spec_path.write_text(json.dumps(group))
+            argv = [sys.executable, str(WORKER), "--spec", str(spec_path), "-o", str(out_path),
+                    "--quiet", "-p", str(scale.processes), "-n", str(scale.values),
+                    "-w", str(scale.warmups), "--min-time", str(scale.min_time), "--loops", str(loops)]
+            if cpu is not None:
+                argv += ["--affinity", cpu]
+            env = runner.minimal_env({"PYTHONPATH": os.pathsep.join(sys.path[1:])})
+            runner.run(argv, file=file, timeout=timeout, memory_bytes=None, env=env)
+            benchmarks += pyperf.BenchmarkSuite.load(str(out_path)).get_benchmarks()
+        merged = Path(tmp, "suite.json")
+        pyperf.BenchmarkSuite(benchmarks).dump(str(merged))
+        suite = json.loads(merged.read_text())
+    facts = {}
+    for bench in benchmarks:
+        facts[bench.get_name()] = timing(list(bench.get_values()), loops=bench.get_loops(), affinity=cpu)
+    return facts, suite
