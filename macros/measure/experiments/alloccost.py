@@ -1,0 +1,99 @@
+"""Section 2: what a block of memory costs, malloc + free against a local array on the stack,
+and the machine code of each timed function.
+
+The listing times itself with clock_gettime over many calls per repeat (a call here is a
+few nanoseconds, far below what a per-call clock or a Python harness could resolve) and
+prints one line per repeat; medians and spreads are taken over the repeats.
+"""
+from __future__ import annotations
+
+import re
+
+from .. import runner, toolchain
+from ..facts import fact, ratio, timing
+from ..timing import pin_cpu
+from . import Context, Experiment
+
+SOURCE = "csrc/alloc_cost.c"
+C_FLAGS = ("-O2",)
+FUNCS = {"heap": "heap_block", "churn": "heap_churn", "stack": "stack_block", "vla": "stack_vla",
+         "empty": "empty_call"}
+# (calls per repeat, repeats) by scale: the calls make each repeat tens of milliseconds long.
+SIZES = {"full": (1_000_000, 15), "quick": (100_000, 5)}
+
+_HEADER = re.compile(r"block of (\d+) bytes, (\d+) calls per repeat")
+_REPEAT = re.compile(r"^repeat \d+: (.*)$", re.M)
+# Instructions that lower the stack pointer by a computed or constant amount: the allocation.
+# (push also lowers it, but to save a register, not to make room for locals.)
+_LOWERS_RSP = re.compile(r"^\s*(sub rsp,|and rsp,|lea rsp,\[rsp-)")
+_RELEASES_RSP = re.compile(r"^\s*(add rsp,|leave\b|mov rsp,rbp|lea rsp,\[rbp)")
+_SUB_IMM = re.compile(r"^\s*sub rsp,(0x[0-9a-f]+)$", re.M)
+
+
+def parse_repeats(stdout: str) -> tuple[dict[str, list[float]], dict]:
+    """alloc_cost's output -> ({kind: [ns per call, one per repeat]}, {"block": B, "calls": N})."""
+    per: dict[str, list[float]] = {}
+    for line in _REPEAT.findall(stdout):
+        for kind, value in re.findall(r"(\w+) ([0-9.]+)", line):
+            per.setdefault(kind, []).append(float(value))
+    m = _HEADER.search(stdout)
+    meta = {"block": int(m.group(1)), "calls": int(m.group(2))} if m else {}
+    return per, meta
+
+
+def rsp_instructions(asm: str) -> tuple[int, int]:
+    """(instructions that make room on the stack, instructions that give it back)."""
+    body = asm.splitlines()[1:]
+    return (sum(1 for l in body if _LOWERS_RSP.match(l)), sum(1 for l in body if _RELEASES_RSP.match(l)))
+
+
+def cost_facts(stdout: str, asm: dict[str, str]) -> dict:
+    per, meta = parse_repeats(stdout)
+    t = {kind: timing([v * 1e-9 for v in vals]) for kind, vals in per.items()}
+    facts = {
+        "block_bytes": fact(meta.get("block"), "B"),
+        "calls_per_repeat": fact(meta.get("calls")),
+        "repeats": fact(len(per.get("heap", []))),
+        "heap_pair": t["heap"],
+        "heap_churn": t["churn"],
+        "stack_fixed": t["stack"],
+        "stack_vla": t["vla"],
+        "empty_call": t["empty"],
+        "ratio_heap_stack": ratio(t["heap"], t["stack"]),
+        "ratio_heap_vla": ratio(t["heap"], t["vla"]),
+        "ratio_churn_stack": ratio(t["churn"], t["stack"]),
+        "ratio_stack_empty": ratio(t["stack"], t["empty"]),
+        # What malloc and free add on top of the call that both sides pay.
+        "heap_net": fact(t["heap"]["value"] - t["empty"]["value"], "s"),
+        "heap_slower": fact(t["heap"]["value"] > t["stack"]["value"]),
+    }
+    for kind, func in FUNCS.items():
+        facts[f"instr_{kind}"] = fact(toolchain.count_instructions(asm[func]), "instr")
+    lowers, releases = rsp_instructions(asm["stack_block"])
+    facts["alloc_instructions"] = fact(lowers, "instr")
+    facts["release_instructions"] = fact(releases, "instr")
+    m = _SUB_IMM.search(asm["stack_block"])
+    facts["rsp_moved"] = fact(int(m.group(1), 16) if m else 0, "B")
+    facts["vla_alloc_instructions"] = fact(rsp_instructions(asm["stack_vla"])[0], "instr")
+    facts["heap_calls_allocator"] = fact("malloc" in asm["heap_block"] and "free" in asm["heap_block"])
+    return facts
+
+
+def run(ctx: Context) -> dict:
+    exe = ctx.workdir / "alloc_cost"
+    toolchain.compile_c(ctx.src(SOURCE), exe, list(C_FLAGS), root=ctx.root)
+    calls, repeats = SIZES.get(ctx.scale.name, SIZES["quick"])
+    argv = [str(exe), str(calls), str(repeats)]
+    cpu = pin_cpu()
+    if cpu is not None:
+        argv.append(cpu)
+    out = runner.run(argv, file=SOURCE, timeout=60).stdout.rstrip("\n")
+    asm = {func: toolchain.disassemble(exe, func) for func in FUNCS.values()}
+    evidence = {"cost_output": out, **{f"asm_{func}": code for func, code in asm.items()}}
+    return {"facts": cost_facts(out, asm), "evidence": evidence}
+
+
+EXPERIMENTS = [
+    Experiment("alloc", "malloc + free against a stack array: ns per call, and the machine code",
+               sources=(SOURCE,), run=run, flags=C_FLAGS),
+]
