@@ -1,7 +1,6 @@
-"""MkDocs hooks: add the results downloads (and figures) to the site without writing into docs/."""
+"""MkDocs hooks: add the results downloads and the figures to the site without writing into docs/."""
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -13,7 +12,7 @@ DOWNLOADS = "downloads"
 
 
 def on_files(files: Files, config) -> Files:
-    from macros import site
+    from macros import figures, site
     ch = site.CURRENT
     if ch is None:
         return files
@@ -22,4 +21,11 @@ def on_files(files: Files, config) -> Files:
     suite = results.with_name(results.name.replace(".json", ".pyperf.json"))
     if suite.exists():
         files.append(File.generated(config, f"{DOWNLOADS}/results.pyperf.json", content=suite.read_bytes()))
+    # The figures were drawn in memory when the macros were set up (site.setup); a figure whose
+    # data is missing has no file, and its page shows a "not measured" note instead.
+    for item in getattr(ch, "figures", {}).values():
+        if isinstance(item, figures.Rendered):
+            light, dark = figures.paths(item.name)
+            files.append(File.generated(config, light, content=item.light))
+            files.append(File.generated(config, dark, content=item.dark))
     return files
