@@ -1,0 +1,267 @@
+"""Section 5, "Cache locality": the cache line (a stride sweep) and load latency by working-set
+size (a pointer chase through one random cycle), read against the caches the machine reports.
+"""
+from __future__ import annotations
+
+import math
+import re
+import shutil
+from pathlib import Path
+
+from .. import provenance, runner, toolchain
+from ..errors import MeasureError
+from ..facts import fact, ratio, spread
+from ..timing import pin_cpu
+from . import Context, Experiment
+
+C_FLAGS = ("-O2",)
+STRIDE_SRC = "csrc/stride.c"
+LATENCY_SRC = "csrc/latency.c"
+STRIDES = (4, 8, 16, 32, 64, 128, 256, 512)
+SMALLEST_CHASE = 16 << 10
+THP_FILE = Path("/sys/kernel/mm/transparent_hugepage/enabled")
+
+
+# -------------------------------------------------------------------------- shared helpers
+
+def pinned(argv: list[str]) -> list[str]:
+    """Run on one CPU, as the pyperf workers do, so the scheduler does not move a timed loop
+    (and its warm caches) to the other core halfway through."""
+    cpu = pin_cpu()
+    taskset = shutil.which("taskset")
+    return [taskset, "-c", cpu, *argv] if cpu is not None and taskset else argv
+
+
+def data_cache(level: int) -> dict | None:
+    """The data (or unified) cache of that level, as sysfs reports it for cpu0."""
+    for c in provenance.machine()["caches"]:
+        if c["level"] == level and c["type"] in ("Data", "Unified"):
+            return c
+    return None
+
+
+def last_level() -> dict | None:
+    caches = [c for c in provenance.machine()["caches"] if c["type"] in ("Data", "Unified")]
+    return max(caches, key=lambda c: c["level"]) if caches else None
+
+
+def ns_fact(values: list[float], **extra) -> dict:
+    """A per-operation cost in ns with the spread of its repeats (same shape as a timing)."""
+    s = spread(values)
+    return fact(s["median"], "ns", spread=s, **extra)
+
+
+def thp_mode() -> str:
+    try:
+        text = THP_FILE.read_text()
+    except OSError:
+        return "unknown"
+    m = re.search(r"\[(\w+)\]", text)
+    return m.group(1) if m else text.strip()
+
+
+def nbytes(n: int) -> str:
+    """Sizes for the evidence tables (powers of two and their halves read best in KiB/MiB)."""
+    for shift, unit in ((20, "MiB"), (10, "KiB")):
+        if n >= 1 << shift:
+            return f"{n / (1 << shift):g} {unit}"
+    return f"{n} B"
+
+
+def _compile(ctx: Context, src: str, name: str) -> Path:
+    exe = ctx.workdir / name
+    return toolchain.compile_c(ctx.src(src), exe, list(C_FLAGS), root=ctx.root)
+
+
+# -------------------------------------------------------------------------- the cache line
+
+def parse_stride(out: str) -> list[dict]:
+    rows = []
+    for line in out.splitlines():
+        m = re.match(r"stride (\d+) reads (\d+) ns_per_pass((?: [\d.]+)+)$", line.strip())
+        if m:
+            passes = [float(v) for v in m.group(3).split()]
+            rows.append({"stride": int(m.group(1)), "reads": int(m.group(2)), "pass_ns": passes})
+    return rows
+
+
+def line_from_passes(rows: list[dict], drop: float = 0.7) -> int | None:
+    """The stride after which a pass first gets clearly cheaper (the next one takes under
+    `drop` times as long): up to there, reads share lines and every line is fetched anyway.
+    Stride 4 is left out: there the loop's own work, not memory, can set the pace."""
+    med = {r["stride"]: spread(r["pass_ns"])["median"] for r in rows}
+    for s in sorted(med):
+        if s >= 16 and 2 * s in med and med[2 * s] < drop * med[s]:
+            return s
+    return None
+
+
+def run_cacheline(ctx: Context) -> dict:
+    exe = _compile(ctx, STRIDE_SRC, "stride")
+    llc = last_level()
+    # Larger than every cache the machine reports, so each pass streams from RAM.
+    buffer = max(ctx.scale.max_chase_bytes // 2, 2 * (llc["size"] if llc else 0))
+    argv = pinned([str(exe), "--repeats", str(ctx.scale.repeats), str(buffer), *map(str, STRIDES)])
+    out = runner.run(argv, file=STRIDE_SRC, timeout=120).stdout
+    rows = parse_stride(out)
+    if [r["stride"] for r in rows] != list(STRIDES):
+        raise MeasureError(f"unexpected output:\n{out[-500:]}", file=STRIDE_SRC)
+    l1 = data_cache(1)
+    sysfs_line = l1["line"] if l1 else None
+    m = re.search(r"\(sysconf\): (-?\d+) B", out)
+    conf_line = int(m.group(1)) if m and int(m.group(1)) > 0 else None
+    line = sysfs_line or conf_line or 64
+    table, by_stride = [], {}
+    for r in rows:
+        s = spread(r["pass_ns"])
+        by_stride[r["stride"]] = ns_fact(r["pass_ns"])
+        table.append({"stride": r["stride"], "pass_ns": s["median"], "q1": s["q1"], "q3": s["q3"],
+                      "ns_per_read": s["median"] / r["reads"]})
+    facts = {
+        "line_sysfs": fact(sysfs_line, "B"),
+        "line_sysconf": fact(conf_line, "B"),
+        "buffer_bytes": fact(buffer, "B"),
+        "strides": fact(table, None),
+        "line_from_strides": fact(line_from_passes(rows), "B"),
+    }
+    if line in by_stride and 16 in by_stride:
+        # Reads within one line ride along: a pass reading every line-th byte should take
+        # about as long as one reading every 16th, with four times the reads.
+        facts["pass_line_vs_16"] = ratio(by_stride[line], by_stride[16])
+        facts["reads_share_lines"] = fact(facts["pass_line_vs_16"]["value"] <= 1.25)
+    if 4 * line in by_stride and line in by_stride:
+        facts["pass_4line_vs_line"] = ratio(by_stride[4 * line], by_stride[line])
+    for r in table:
+        facts[f"ns_per_read_{r['stride']}"] = fact(r["ns_per_read"], "ns")
+    text = "\n".join(f"{r['stride']:>6} B  {r['pass_ns'] / 1e6:9.3f} ms per pass  "
+                     f"{r['ns_per_read']:7.2f} ns per read" for r in table)
+    return {"facts": facts,
+            "evidence": {"output": out.rstrip("\n"),
+                         "table": f"stride  time for one pass over {buffer >> 20} MiB (median)\n" + text}}
+
+
+# -------------------------------------------------------------------------- the staircase
+
+def chase_sizes(largest: int) -> list[int]:
+    """16 KiB up to `largest`: powers of two, with a point halfway (x1.5) between them up
+    to 64 MiB, where the levels change; beyond that, RAM is RAM and costs the most to time."""
+    sizes, s = [], SMALLEST_CHASE
+    while s <= largest:
+        sizes.append(s)
+        if s * 3 // 2 <= largest and s < 64 << 20:
+            sizes.append(s * 3 // 2)
+        s *= 2
+    if sizes[-1] != largest:
+        sizes.append(largest)
+    return sorted(set(sizes))
+
+
+def parse_chase(out: str) -> list[dict]:
+    rows = []
+    for line in out.splitlines():
+        m = re.match(r"size (\d+) slots (\d+) ns((?: [\d.]+)+)", line.strip())
+        if m:
+            rows.append({"bytes": int(m.group(1)), "slots": int(m.group(2)),
+                         "ns": [float(v) for v in m.group(3).split()]})
+    return rows
+
+
+def huge_granted(out: str) -> int | None:
+    m = re.search(r"\((-?\d+) KiB granted as huge pages\)", out)
+    return int(m.group(1)) if m else None
+
+
+def level_points(stairs: list[dict], caches: dict[str, int | None]) -> dict[str, dict]:
+    """Which measured size stands for each level: the largest working set no bigger than half
+    of that cache (it fits with room to spare), and for RAM the largest size measured."""
+    points = {}
+    for name in ("l1", "l2", "l3"):
+        size = caches.get(name)
+        fits = [s for s in stairs if size and s["bytes"] <= size // 2]
+        if fits:
+            points[name] = fits[-1]
+    points["ram"] = stairs[-1]
+    return points
+
+
+def effective_llc(stairs: list[dict], fast_ns: float, ram_ns: float) -> int | None:
+    """The largest working set still served well below RAM latency: its load is cheaper than
+    the geometric mean of the L2 figure and the RAM figure."""
+    cut = math.sqrt(fast_ns * ram_ns)
+    below = [s["bytes"] for s in stairs if s["ns"] < cut]
+    return max(below) if below else None
+
+
+def run_latency(ctx: Context) -> dict:
+    exe = _compile(ctx, LATENCY_SRC, "latency")
+    m = provenance.machine()
+    caches = {f"l{lv}": (data_cache(lv) or {}).get("size") for lv in (1, 2, 3)}
+    llc = last_level()
+    largest = max(ctx.scale.max_chase_bytes, 2 * (llc["size"] if llc else 0))
+    largest = min(largest, m["memory_bytes"] // 4)
+    sizes = chase_sizes(largest)
+    quick = ctx.scale.name != "full"
+    loads = 1 << (16 if quick else 19)     # per repeat: ~0.1 s at RAM latency (full scale)
+    base = [str(exe), "--loads", str(loads), "--repeats", str(ctx.scale.repeats)]
+
+    check = runner.run([str(exe), "--check", str(SMALLEST_CHASE), str(1 << 20)], file=LATENCY_SRC).stdout
+    cycles = re.findall(r"slots (\d+) cycle (\d+)", check)
+    out = runner.run(pinned(base + [str(s) for s in sizes]), file=LATENCY_SRC, timeout=300).stdout
+    rows = parse_chase(out)
+    if [r["bytes"] for r in rows] != sizes:
+        raise MeasureError(f"unexpected output:\n{out[-500:]}", file=LATENCY_SRC)
+    # The same chase over the largest working set, with huge pages asked for: the part of
+    # the RAM figure that is address translation (TLB misses and page walks).
+    huge_out = runner.run(pinned(base + ["--huge", str(sizes[-1])]), file=LATENCY_SRC, timeout=120).stdout
+    huge_rows = parse_chase(huge_out)
+
+    stairs = []
+    per_size = {}
+    for r in rows:
+        s = spread(r["ns"])
+        stairs.append({"bytes": r["bytes"], "ns": s["median"], "q1": s["q1"], "q3": s["q3"]})
+        per_size[r["bytes"]] = ns_fact(r["ns"])
+    points = level_points(stairs, caches)
+    facts = {
+        "staircase": fact(stairs, None),
+        "loads_per_size": fact(loads),
+        "repeats": fact(ctx.scale.repeats),
+        "page_size": fact(m["page_size"], "B"),
+        "thp_mode": fact(thp_mode()),
+        "single_cycle": fact(bool(cycles) and all(a == b for a, b in cycles)),
+        "largest_bytes": fact(sizes[-1], "B"),
+    }
+    for name, size in caches.items():
+        facts[f"{name}_bytes"] = fact(size, "B")
+    for name, point in points.items():
+        facts[f"{name}_ns"] = {**per_size[point["bytes"]], "bytes": point["bytes"]}
+        facts[f"{name}_at_bytes"] = fact(point["bytes"], "B")
+    facts["ram_over_l1"] = ratio(facts["ram_ns"], facts["l1_ns"])
+    if "l2" in points:
+        facts["effective_llc_bytes"] = fact(effective_llc(stairs, points["l2"]["ns"], points["ram"]["ns"]), "B")
+        if caches.get("l3"):
+            facts["l3_reported_over_effective"] = fact(caches["l3"] / facts["effective_llc_bytes"]["value"], "x") \
+                if facts["effective_llc_bytes"]["value"] else fact(None, "x")
+    if huge_rows:
+        facts["ram_ns_huge"] = ns_fact(huge_rows[0]["ns"], bytes=huge_rows[0]["bytes"])
+        facts["huge_granted_bytes"] = fact((huge_granted(huge_out) or 0) << 10, "B")
+        facts["tlb_share_of_ram"] = fact(1 - facts["ram_ns_huge"]["value"] / facts["ram_ns"]["value"])
+
+    names = {points[k]["bytes"]: k.upper() for k in points}
+    table = "\n".join(f"{nbytes(s['bytes']):>10}  {s['ns']:8.2f} ns  [{s['q1']:.2f} .. {s['q3']:.2f}]"
+                      + (f"   <- stands for {names[s['bytes']]}" if s["bytes"] in names else "")
+                      for s in stairs)
+    reported = ", ".join(f"{k.upper()} {nbytes(v)}" for k, v in caches.items() if v)
+    return {"facts": facts,
+            "evidence": {"output": out.rstrip("\n"), "huge_output": huge_out.rstrip("\n"),
+                         "check_output": check.rstrip("\n"),
+                         "table": f"working set  ns per load (median) [quartiles]   caches reported: {reported}\n"
+                                  + table}}
+
+
+EXPERIMENTS = [
+    Experiment("cacheline", "the cache line: line size reported, and a stride sweep over a large buffer",
+               sources=(STRIDE_SRC,), run=run_cacheline, flags=C_FLAGS),
+    Experiment("latency", "load latency by working-set size (pointer chase through one random cycle)",
+               sources=(LATENCY_SRC,), run=run_latency, flags=C_FLAGS),
+]

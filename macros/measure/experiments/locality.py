@@ -1,0 +1,194 @@
+"""Section 5, "Cache locality": the same sums over data laid out differently.
+
+- locality: the chapter's C program (array, list in memory order, shuffled list), run as
+  written and then with repeats (the program times each pass itself, layouts interleaved).
+- cachesim: the same program under cachegrind, a simulated cache with this machine's sizes:
+  misses per element, deterministic. Recorded as unavailable when valgrind is missing.
+- pylocality: sum() over a Python list whose int objects lie in memory order, over the
+  same objects shuffled, over array.array and over NumPy.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+from pathlib import Path
+
+from .. import provenance, runner, toolchain
+from ..errors import MeasureError
+from ..facts import fact, ratio, timing
+from . import Context, Experiment
+from .latency import ns_fact, pinned
+
+C_FLAGS = ("-O2",)
+AVL_SRC = "csrc/array_vs_list.c"
+PY_SRC = "pysrc/list_scattered.py"
+LAYOUTS = ("array", "ordered", "shuffled")
+SYS_CACHE = Path("/sys/devices/system/cpu/cpu0/cache")
+
+
+def parse_times(out: str) -> dict[str, list[float]]:
+    """The `times NAME: t1 t2 ...` lines both listings print."""
+    found = {}
+    for line in out.splitlines():
+        m = re.match(r"times (\w+):((?: [\d.]+)+)$", line.strip())
+        if m:
+            found[m.group(1)] = [float(v) for v in m.group(2).split()]
+    return found
+
+
+def parse_sums(out: str) -> dict[str, int]:
+    return {m.group(1): int(m.group(2))
+            for m in re.finditer(r"^(array|ordered list|shuffled list)\s+sum (\d+)", out, re.M)}
+
+
+def _build(ctx: Context) -> Path:
+    exe = ctx.workdir / "array_vs_list"
+    return toolchain.compile_c(ctx.src(AVL_SRC), exe, list(C_FLAGS), root=ctx.root)
+
+
+# -------------------------------------------------------------------------- C: array vs list
+
+def run_locality(ctx: Context) -> dict:
+    exe = _build(ctx)
+    n = ctx.scale.n_nodes
+    as_written = [str(exe)] + ([] if n == 10_000_000 else [str(n)])
+    written = runner.run(pinned(as_written), file=AVL_SRC, timeout=120).stdout
+    repeats = max(ctx.scale.repeats, 3)
+    out = runner.run(pinned([str(exe), str(n), str(repeats)]), file=AVL_SRC, timeout=300).stdout
+    times = parse_times(out)
+    if sorted(times) != sorted(LAYOUTS) or any(len(v) != repeats for v in times.values()):
+        raise MeasureError(f"unexpected output:\n{out[-500:]}", file=AVL_SRC)
+    expected = n * (n - 1) // 2
+    sums = {**parse_sums(written), **parse_sums(out)}
+    t = {name: timing(v) for name, v in times.items()}
+    facts = {
+        "n": fact(n),
+        "repeats": fact(repeats),
+        "sums_correct": fact(len(sums) == 3 and all(s == expected for s in sums.values())),
+        "t_array": t["array"], "t_list_ordered": t["ordered"], "t_list_shuffled": t["shuffled"],
+        "ratio_shuffled_vs_array": ratio(t["shuffled"], t["array"]),
+        "ratio_ordered_vs_array": ratio(t["ordered"], t["array"]),
+        "ratio_shuffled_vs_ordered": ratio(t["shuffled"], t["ordered"]),
+    }
+    for name, key in (("array", "array"), ("ordered", "list_ordered"), ("shuffled", "list_shuffled")):
+        facts[f"ns_per_elem_{key}"] = ns_fact([v / n * 1e9 for v in times[name]])
+    return {"facts": facts,
+            "evidence": {"output_as_written": written.rstrip("\n"), "output_repeats": out.rstrip("\n"),
+                         "command_as_written": " ".join(["./array_vs_list", *as_written[1:]])}}
+
+
+# -------------------------------------------------------------------------- cachegrind
+
+def _ways(level: int, default: int) -> int:
+    """Associativity of the data/unified cache of that level (sysfs), for cachegrind."""
+    for idx in sorted(SYS_CACHE.glob("index*")):
+        try:
+            if int((idx / "level").read_text()) == level and \
+                    (idx / "type").read_text().strip() in ("Data", "Unified"):
+                return int((idx / "ways_of_associativity").read_text()) or default
+        except (OSError, ValueError):
+            continue
+    return default
+
+
+def cachegrind_geometry() -> dict[str, str]:
+    """--I1/--D1/--LL as size,ways,line from the caches this machine reports. Cachegrind's own
+    detection reads CPUID and falls back to guesses under a hypervisor; here it is told."""
+    caches = provenance.machine()["caches"]
+    def pick(level: int, types: tuple[str, ...]) -> dict | None:
+        return next((c for c in caches if c["level"] == level and c["type"] in types), None)
+    i1, d1 = pick(1, ("Instruction",)), pick(1, ("Data",))
+    ll = max((c for c in caches if c["type"] == "Unified"), key=lambda c: c["level"], default=None)
+    if not (i1 and d1 and ll):
+        raise MeasureError("the machine reports no L1/LL cache sizes to give cachegrind", kind="toolchain")
+    return {"I1": f"{i1['size']},{_ways(1, 8)},{i1['line']}",
+            "D1": f"{d1['size']},{_ways(1, 8)},{d1['line']}",
+            "LL": f"{ll['size']},{_ways(ll['level'], 16)},{ll['line']}"}
+
+
+def parse_cachegrind(text: str, function: str) -> dict[str, int]:
+    """Total events of one function in a cachegrind.out file (summed over its lines)."""
+    events = next((l.split()[1:] for l in text.splitlines() if l.startswith("events:")), None)
+    if not events:
+        raise MeasureError("cachegrind wrote no events line", kind="toolchain")
+    totals = dict.fromkeys(events, 0)
+    inside = False
+    for line in text.splitlines():
+        if line.startswith("fn="):
+            inside = line[3:].strip() == function
+        elif inside and line[:1].isdigit():
+            for name, v in zip(events, line.split()[1:]):
+                totals[name] += int(v)
+    return totals
+
+
+def run_cachesim(ctx: Context) -> dict:
+    valgrind = shutil.which("valgrind")
+    if not valgrind:
+        return {"facts": {"available": fact(False)},
+                "evidence": {"summary": "valgrind is not installed on this machine: no simulation."}}
+    exe = _build(ctx)
+    n = 250_000 if ctx.scale.name == "full" else 50_000
+    geo = cachegrind_geometry()
+    facts = {"available": fact(True), "n": fact(n)}
+    lines = [f"cachegrind (simulated caches: I1 {geo['I1']}, D1 {geo['D1']}, LL {geo['LL']}; "
+             f"size,ways,line), {n:,} ints, events inside the summing function only",
+             f"{'layout':10} {'loads':>10} {'D1 misses':>10} {'per element':>12} {'LL misses':>10} {'per element':>12}"]
+    version = runner.run([valgrind, "--version"], file=AVL_SRC, timeout=30).stdout.strip()
+    for layout in LAYOUTS:
+        out_file = ctx.workdir / f"cachegrind.{layout}"
+        argv = [valgrind, "--tool=cachegrind", "--cache-sim=yes", f"--I1={geo['I1']}",
+                f"--D1={geo['D1']}", f"--LL={geo['LL']}", f"--cachegrind-out-file={out_file}",
+                str(exe), str(n), "1", layout]
+        runner.run(argv, file=AVL_SRC, timeout=120)
+        func = "sum_array" if layout == "array" else "sum_list"
+        ev = parse_cachegrind(out_file.read_text(), func)
+        d1, ll, loads = ev.get("D1mr", 0), ev.get("DLmr", 0), ev.get("Dr", 0)
+        facts[f"d1_misses_per_elem_{layout}"] = fact(d1 / n)
+        facts[f"ll_misses_per_elem_{layout}"] = fact(ll / n)
+        lines.append(f"{layout:10} {loads:>10,} {d1:>10,} {d1 / n:>12.3f} {ll:>10,} {ll / n:>12.3f}")
+    return {"facts": facts, "evidence": {"summary": "\n".join(lines), "version": version}}
+
+
+# -------------------------------------------------------------------------- Python
+
+PY_NAMES = {"list_ordered": "py_list_ordered", "list_shuffled": "py_list_shuffled",
+            "array": "py_array", "numpy": "numpy"}
+
+
+def run_pylocality(ctx: Context) -> dict:
+    # A quarter of the C program's n: 32-byte objects then fill 2.5x the reported L3 at full
+    # scale, and the Python-level shuffle stays within the time budget.
+    n = ctx.scale.n_nodes // 4
+    repeats = max(ctx.scale.repeats, 3)
+    out = runner.run(pinned([sys.executable, str(ctx.src(PY_SRC)), str(n), str(repeats)]),
+                     file=PY_SRC, timeout=180).stdout
+    times = parse_times(out)
+    if sorted(times) != sorted(PY_NAMES):
+        raise MeasureError(f"unexpected output:\n{out[-500:]}", file=PY_SRC)
+    facts = {"n": fact(n), "repeats": fact(repeats)}
+    for name, key in PY_NAMES.items():
+        facts[f"ns_per_elem_{key}"] = ns_fact([v / n * 1e9 for v in times[name]])
+    o, s = facts["ns_per_elem_py_list_ordered"], facts["ns_per_elem_py_list_shuffled"]
+    facts["ratio_py_shuffled_vs_ordered"] = ratio(s, o)
+    facts["ratio_py_ordered_vs_numpy"] = ratio(o, facts["ns_per_elem_numpy"])
+    # Slower beyond the noise: the fastest quarter of shuffled runs is slower than the
+    # slowest quarter of ordered ones.
+    facts["shuffled_slower"] = fact(s["spread"]["q1"] > o["spread"]["q3"])
+    for name in ("list_ordered", "list_shuffled"):
+        m = re.search(rf"^{name}\s+next object is ([\d,]+) B away \(median\), (\d+)% of steps forward", out, re.M)
+        if m:
+            facts[f"gap_{name}"] = fact(int(m.group(1).replace(",", "")), "B")
+            facts[f"forward_{name}"] = fact(int(m.group(2)) / 100)
+    return {"facts": facts, "evidence": {"output": out.rstrip("\n")}}
+
+
+EXPERIMENTS = [
+    Experiment("locality", "sum N ints: array, list in memory order, shuffled list (the chapter's program)",
+               sources=(AVL_SRC,), run=run_locality, flags=C_FLAGS),
+    Experiment("cachesim", "the same sums under cachegrind, caches sized as this machine reports",
+               sources=(AVL_SRC,), run=run_cachesim, flags=C_FLAGS),
+    Experiment("pylocality", "sum() over a list of int objects in memory order, shuffled, array.array, NumPy",
+               sources=(PY_SRC,), run=run_pylocality),
+]
