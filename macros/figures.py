@@ -612,6 +612,10 @@ class _LatencyData:
     steps: list      # {bytes, ns, q1, q3}
     caches: list     # (label, bytes)
     book: list       # (ns, label)
+    levels: list     # (label, bytes, ns): where the experiment read each level's latency
+
+
+LEVEL_FACTS = ("l1_ns", "l2_ns", "l3_ns", "ram_ns")
 
 
 def _latency_data(doc: dict, claims: dict) -> _LatencyData | str:
@@ -635,7 +639,9 @@ def _latency_data(doc: dict, claims: dict) -> _LatencyData | str:
             continue
         for value, _ in marks:
             book.append((value, f"the book: {fmt.sig(value)} ns ({name.replace('_', ' ')})"))
-    return _LatencyData(steps, caches, book)
+    levels = [(name[:-3].upper(), facts[name]["bytes"], facts[name]["value"]) for name in LEVEL_FACTS
+              if isinstance(facts.get(name, {}).get("value"), (int, float)) and facts[name].get("bytes")]
+    return _LatencyData(steps, caches, book, levels)
 
 
 def _latency_draw(data: _LatencyData, theme: Theme) -> Figure:
@@ -662,6 +668,10 @@ def _latency_draw(data: _LatencyData, theme: Theme) -> Figure:
         top.tick_params(colors=theme.muted, labelcolor=theme.fg, length=3)
         top.xaxis.set_minor_locator(NullLocator())
         top.spines["top"].set_visible(False)
+    for label, size, ns in data.levels:
+        ax.plot([size], [ns], "o", ms=8, mfc="none", mec=theme.py, mew=1.3, zorder=4)
+        ax.annotate(f"{label}: {fmt.sig(ns)} ns", (size, ns), xytext=(-6, 7), textcoords="offset points",
+                    ha="right", va="bottom", fontsize=7.5, color=theme.fg)
     for value, label in data.book:
         ax.axhline(value, color=theme.book, lw=0.9, ls=(0, (1, 2)), zorder=1)
         ax.text(lo_x * 1.1, value * 1.08, label, fontsize=7.5, color=theme.fg, va="bottom")
@@ -685,6 +695,9 @@ def _latency_draw(data: _LatencyData, theme: Theme) -> Figure:
     handles = [Line2D([], [], color=theme.c, marker="o", ms=3.5, label="median ns per load"),
                Patch(color=theme.c, alpha=0.25, label="middle half of runs"),
                Line2D([], [], color=theme.muted, ls=(0, (4, 3)), label="cache sizes the CPU reports")]
+    if data.levels:
+        handles.append(Line2D([], [], color=theme.py, marker="o", mfc="none", ls="none", ms=7,
+                              label="where each level was read"))
     if data.book:
         handles.append(Line2D([], [], color=theme.book, ls=(0, (1, 2)), label="the book's figures"))
     _legend(ax, theme, handles, loc="upper center", bbox_to_anchor=(0.45, -0.3), ncol=2)
@@ -695,11 +708,15 @@ def _latency_describe(data: _LatencyData, doc: dict) -> tuple[str, str]:
     pts = "; ".join(f"{fmt.nbytes(s['bytes'])}: {fmt.sig(s['ns'])} ns" for s in data.steps)
     caches = ", ".join(label for label, _ in data.caches) or "none reported"
     book = "; ".join(label for _, label in data.book)
+    levels = "; ".join(f"{label} {fmt.sig(ns)} ns at {fmt.nbytes(size)}" for label, size, ns in data.levels)
     alt = (f"Line chart, both axes logarithmic: nanoseconds per load against working-set size. {pts}. "
-           f"Cache sizes marked: {caches}." + (f" Reference lines: {book}." if book else ""))
+           + (f"Levels read: {levels}. " if levels else "")
+           + f"Cache sizes marked: {caches}." + (f" Reference lines: {book}." if book else ""))
+    marks = "Dashed lines: the cache sizes the CPU reports" + ("; circles: where each level's latency was "
+                                                               "read" if data.levels else "") + \
+            ("; dotted: the book's figures" if data.book else "") + "."
     cap = _caption("The latency staircase: the time of one load when each depends on the last, through a "
-                   "random cycle of the given size. Dashed lines: the cache sizes the CPU reports; "
-                   "dotted: the book's figures.", doc, "Both axes logarithmic.")
+                   f"random cycle of the given size. {marks}", doc, "Both axes logarithmic.")
     return alt, cap
 
 
@@ -720,26 +737,39 @@ LOCALITY_EXPERIMENTS = ("locality", "pylocality")
 @dataclass(frozen=True)
 class _LocalityData:
     rows: list
-    n: int | None
+    counts: dict     # family -> how many integers were summed ("c", "py")
 
 
 def _locality_data(doc: dict, claims: dict) -> _LocalityData | str:
-    facts = _facts(doc, *LOCALITY_EXPERIMENTS)
-    if isinstance(facts, str):
-        return facts
+    facts: dict = {}
+    counts: dict = {}
+    reasons = []
+    for exp_name in LOCALITY_EXPERIMENTS:   # the Python variants may live in their own experiment
+        got = _facts(doc, exp_name)
+        if isinstance(got, str):
+            reasons.append(got)
+            continue
+        for k, v in got.items():
+            if k.startswith("ns_per_elem_"):
+                facts.setdefault(k, {**v, "n": (got.get("n") or {}).get("value")})
     marks = book_marks(claims, LOCALITY_EXPERIMENTS)
+    # The book times whole sums of its 10,000,000 ints (t_<layout>, seconds): per element here.
+    for name, values in list(marks.items()):
+        if name.startswith("t_"):
+            marks.setdefault("ns_per_elem_" + name[2:], []).extend(
+                (v / BOOK_N_NODES * 1e9, cid) for v, cid in values)
     rows = []
     for name, label, family in LOCALITY_ROWS:
         f = facts.get(name)
         if not f or not isinstance(f.get("value"), (int, float)):
             continue
-        book = [v for v, _ in marks.get(name, [])]
         rows.append({"fact": name, "label": label, "family": family, "value": f["value"],
-                     "spread": _spread_of(f), "book": book})
+                     "spread": _spread_of(f), "book": [v for v, _ in marks.get(name, [])]})
+        if isinstance(f.get("n"), int):
+            counts.setdefault("py" if "_py_" in name or family == "np" else "c", f["n"])
     if not rows:
-        return "experiment 'locality' recorded none of the per-element times this figure draws"
-    n = facts.get("n", {}).get("value")
-    return _LocalityData(rows, n if isinstance(n, int) else None)
+        return "; ".join(reasons) or "no per-element times were recorded"
+    return _LocalityData(rows, counts)
 
 
 def _ns(v: float) -> str:
@@ -751,7 +781,7 @@ def _locality_draw(data: _LocalityData, theme: Theme) -> Figure:
     ax = fig.subplots()
     _style_axes(ax, theme)
     _dot_rows(ax, data.rows, theme, _ns, _ns_tick)
-    ax.set_title("Summing the same integers from different layouts: ns per element", color=theme.fg)
+    ax.set_title("Summing integers from different layouts: time per element", color=theme.fg)
     ax.set_xlabel("nanoseconds per element (logarithmic scale)")
     families = [(f, lab) for f, lab in (("c", "C"), ("np", "NumPy"), ("py", "Python"))
                 if any(r["family"] == f for r in data.rows)]
@@ -762,9 +792,13 @@ def _locality_draw(data: _LocalityData, theme: Theme) -> Figure:
 def _locality_describe(data: _LocalityData, doc: dict) -> tuple[str, str]:
     parts = [f"{r['label']}: {_ns(r['value'])}" for r in data.rows]
     alt = "Dot chart on a logarithmic axis, nanoseconds per element summed. " + "; ".join(parts) + "."
-    n = f" of {data.n:,} integers" if data.n else ""
-    cap = _caption(f"The cost of where data lives: time per element to sum the same values{n} held in a C "
-                   "array, a C linked list in order and shuffled, and the Python and NumPy equivalents.",
+    counts = "; ".join(f"{who} sums {data.counts[k]:,} integers" for k, who in (("c", "C"), ("py", "Python and NumPy"))
+                       if k in data.counts)
+    book = (f" Hollow diamonds: the book's times for {BOOK_N_NODES:,} integers, per integer."
+            if any(r["book"] for r in data.rows) else "")
+    cap = _caption("The cost of where data lives: time per element to sum integers held in a C array, "
+                   "a C linked list with its nodes in order and shuffled, and the Python and NumPy "
+                   f"equivalents{' (' + counts + ')' if counts else ''}.{book}",
                    doc, "Logarithmic axis: each grid step is ten times slower.")
     return alt, cap
 
