@@ -172,6 +172,13 @@ def test_parse_gil_on_fixed_output():
     assert busy["processes"] == [3.5, 3.7]
 
 
+def test_paired_ratio_cancels_a_common_slowdown():
+    # Repeat 2 ran on a machine twice as slow: both sides slow down, the ratio does not.
+    r = po.paired_ratio([2.0, 4.0, 2.2], [1.0, 2.0, 1.1])
+    assert r["unit"] == "x" and r["value"] == pytest.approx(2.0)
+    assert r["spread"]["rel_iqr"] == pytest.approx(0.0)
+
+
 def test_experiments_quick(root, tmp_path):
     """The engine's section-3 experiments (not the timed one) at quick scale."""
     ctx = Context(root=root, scale=SCALES["quick"], workdir=tmp_path, log=lambda m: None)

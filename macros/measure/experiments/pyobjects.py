@@ -13,7 +13,7 @@ import sys
 
 from .. import maps, runner, toolchain
 from ..errors import MeasureError
-from ..facts import fact, ratio, timing
+from ..facts import fact, spread, timing
 from . import Context, Experiment
 
 WHERE = "pysrc/where_objects_live.py"
@@ -203,9 +203,17 @@ def parse_gil(stdout: str) -> tuple[int, dict[str, list[float]], dict[str, list[
     return int(m.group(1)), walls, busy
 
 
+def paired_ratio(num: list[float], den: list[float]) -> dict:
+    """Median of the per-repeat ratios num[i] / den[i], with their spread."""
+    ratios = [a / b for a, b in zip(num, den) if b > 0]
+    sp = spread(ratios)
+    return fact(sp["median"], "x", spread=sp, low=sp["q1"], high=sp["q3"], paired=True)
+
+
 def gil_size(scale_name: str) -> tuple[int, int]:
-    """(loop steps, repeats): full about 0.4 s of work per way here, quick a tenth of it."""
-    return (10_000_000, 5) if scale_name == "full" else (1_500_000, 3)
+    """(loop steps, repeats): full is about 0.2 s of work per way and repeat on this machine,
+    with enough repeats for quartiles; quick is a sixth of the work, three repeats."""
+    return (6_000_000, 9) if scale_name == "full" else (1_000_000, 3)
 
 
 def run_gil(ctx: Context) -> dict:
@@ -218,19 +226,22 @@ def run_gil(ctx: Context) -> dict:
     if not workers or any(len(v) != repeats for v in walls.values()):
         raise _fail(GIL, f"{repeats} repeats of three timings", out)
     facts = {"workers": fact(workers), "steps": fact(steps), "repeats": fact(repeats)}
+    cpu = {way: [w * c for w, c in zip(walls[way], busy[way])] for way in walls}
     for way in walls:
         facts[f"wall_{way}"] = timing(walls[way])
         facts[f"busy_{way}"] = fact(round(statistics.median(busy[way]), 2), None,
                                     min=min(busy[way]), max=max(busy[way]))
-        facts[f"cpu_{way}"] = timing([w * c for w, c in zip(walls[way], busy[way])])
-    # CPU time spent on the same work, relative to one thread: above 1, each worker ran
-    # slower than a lone thread (shared core, caches, or a busy host), not just in parallel.
+        facts[f"cpu_{way}"] = timing(cpu[way])
+    # Ratios are paired within each repeat (the three ways run back to back), so a slow
+    # phase of this shared machine that spans a repeat slows both sides and cancels out.
     for way in ("threads", "processes"):
-        facts[f"cpu_cost_{way}"] = ratio(facts[f"cpu_{way}"], facts["cpu_serial"])
-    facts["speedup_threads"] = ratio(facts["wall_serial"], facts["wall_threads"])
-    facts["speedup_processes"] = ratio(facts["wall_serial"], facts["wall_processes"])
+        facts[f"speedup_{way}"] = paired_ratio(walls["serial"], walls[way])
+        # CPU time for the same work relative to one thread: above 1, each worker ran slower
+        # than a lone thread (a shared core, caches, a busy host), not merely in parallel.
+        facts[f"cpu_cost_{way}"] = paired_ratio(cpu[way], cpu["serial"])
+    facts["speedup_processes_vs_threads"] = paired_ratio(walls["threads"], walls["processes"])
     # A clear win only: on a shared machine a few per cent either way is noise.
-    facts["processes_beat_threads"] = fact(facts["wall_processes"]["value"] <= 0.8 * facts["wall_threads"]["value"])
+    facts["processes_beat_threads"] = fact(facts["speedup_processes_vs_threads"]["value"] >= 1.25)
     return {"facts": facts, "evidence": {"output": out}}
 
 
