@@ -134,7 +134,8 @@ def book_marks(claims: dict[str, Claim], experiments: Iterable[str]) -> dict[str
     """The book's numeric figures per fact, as the ledger's checks state them.
 
     {fact name: [(book value, claim id), ...]} for checks on facts of `experiments` whose rule
-    names a number: `expected` of eq/within, else `min` of a range.
+    names the book's number: `expected` of eq/within (a range's bounds are the verdict's
+    tolerance, not the book's figure).
     """
     wanted = set(experiments)
     out: dict[str, list[tuple[float, str]]] = {}
@@ -143,10 +144,25 @@ def book_marks(claims: dict[str, Claim], experiments: Iterable[str]) -> dict[str
             exp, _, fact_name = check.fact.partition(".")
             if exp not in wanted:
                 continue
-            value = check.expected if check.op in ("eq", "within") else (check.min if check.op == "range" else None)
+            value = check.expected if check.op in ("eq", "within") else None
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 continue
             out.setdefault(fact_name, []).append((float(value), cid))
+    return out
+
+
+def book_quantities(claims: dict[str, Claim], experiments: Iterable[str], unit: str) -> list[tuple[float, str]]:
+    """The book's figures in `unit` as its claims print them (`book = "1 ns, 100 ns, 100x"`).
+
+    Only claims that some check ties to `experiments`; returns (value, the text as printed).
+    """
+    wanted = set(experiments)
+    out: list[tuple[float, str]] = []
+    for claim in claims.values():
+        if not any(c.fact.partition(".")[0] in wanted for c in claim.checks):
+            continue
+        for m in re.finditer(rf"(?<![\w.])(\d+(?:\.\d+)?)\s*{re.escape(unit)}\b", claim.book):
+            out.append((float(m.group(1)), m.group(0)))
     return out
 
 
@@ -312,7 +328,7 @@ def _dot_legend(ax, theme: Theme, families: list[tuple[str, str]], has_book: boo
         handles.append(Line2D([], [], color=theme.book, marker="D", mfc="none", ls="none", ms=5.5,
                               label=book_label))
     _legend(ax, theme, handles, loc="upper center", bbox_to_anchor=(0.45, -0.13), ncol=3,
-            handletextpad=0.5, columnspacing=1.2)
+            handletextpad=0.8, columnspacing=1.4)
 
 
 # ---------------------------------------------------------------- 2. the benchmark
@@ -632,13 +648,7 @@ def _latency_data(doc: dict, claims: dict) -> _LatencyData | str:
             continue
         kind = "d" if str(c.get("type", "")).lower().startswith("data") else ""
         caches.append((f"L{c.get('level')}{kind} {fmt.nbytes(c['size'])}", int(c["size"])))
-    book = []
-    for name, marks in sorted(book_marks(claims, ["latency"]).items()):
-        unit = facts.get(name, {}).get("unit")
-        if unit not in (None, "ns"):
-            continue
-        for value, _ in marks:
-            book.append((value, f"the book: {fmt.sig(value)} ns ({name.replace('_', ' ')})"))
+    book = [(value, f"the book: {text}") for value, text in book_quantities(claims, ["latency"], "ns")]
     levels = [(name[:-3].upper(), facts[name]["bytes"], facts[name]["value"]) for name in LEVEL_FACTS
               if isinstance(facts.get(name, {}).get("value"), (int, float)) and facts[name].get("bytes")]
     return _LatencyData(steps, caches, book, levels)
@@ -670,11 +680,14 @@ def _latency_draw(data: _LatencyData, theme: Theme) -> Figure:
         top.spines["top"].set_visible(False)
     for label, size, ns in data.levels:
         ax.plot([size], [ns], "o", ms=8, mfc="none", mec=theme.py, mew=1.3, zorder=4)
-        ax.annotate(f"{label}: {fmt.sig(ns)} ns", (size, ns), xytext=(-6, 7), textcoords="offset points",
-                    ha="right", va="bottom", fontsize=7.5, color=theme.fg)
+        ax.annotate(f"{label}: {fmt.sig(ns)} ns", (size, ns), xytext=(0, 8), textcoords="offset points",
+                    ha="center", va="bottom", fontsize=7.5, color=theme.fg)
     for value, label in data.book:
         ax.axhline(value, color=theme.book, lw=0.9, ls=(0, (1, 2)), zorder=1)
-        ax.text(lo_x * 1.1, value * 1.08, label, fontsize=7.5, color=theme.fg, va="bottom")
+        # Label the line at the end where the staircase is farther from it, so they do not cross.
+        far_left = abs(math.log(ys[0] / value)) >= abs(math.log(ys[-1] / value))
+        ax.text(lo_x * 1.1 if far_left else hi_x / 1.1, value * 1.08, label, fontsize=7.5, color=theme.fg,
+                va="bottom", ha="left" if far_left else "right")
     ax.set_xlim(lo_x, hi_x)
     ax.set_ylim(lo_y, hi_y)
     ticks = [1 << k for k in range(0, 41, 2) if lo_x <= (1 << k) <= hi_x]

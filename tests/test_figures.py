@@ -78,8 +78,8 @@ def fabricated_doc() -> dict:
 
 
 def fabricated_claims() -> dict[str, Claim]:
-    def claim(cid, checks):
-        return Claim(id=cid, section=0, statement=cid, book="b", measure="m", checks=checks)
+    def claim(cid, checks, book="b"):
+        return Claim(id=cid, section=0, statement=cid, book=book, measure="m", checks=checks)
     return {
         "loop": claim("loop", [Check("sum.py_loop", "within", expected=0.7, factor=2.0),
                                Check("sum.ratio_py_loop", "within", expected=99, factor=2.0)]),
@@ -87,9 +87,10 @@ def fabricated_claims() -> dict[str, Claim]:
         "int": claim("int", [Check("cside.c_sizeof_int", "eq", expected=6),
                              Check("pyside.getsizeof_42", "eq", expected=33)]),
         "lat": claim("lat", [Check("latency.l1_ns", "within", expected=1.5, factor=3.0),
-                             Check("latency.ram_ns", "range", min=120)]),
+                             Check("latency.ram_ns", "range", min=120)], book="1.5 ns, 170 ns, 113x"),
         "shuffled": claim("shuffled", [Check("locality.ns_per_elem_list_shuffled", "within", expected=18,
-                                             factor=2.0)]),
+                                             factor=2.0),
+                                       Check("locality.t_array", "within", expected=0.07, factor=2.0)]),
     }
 
 
@@ -203,8 +204,9 @@ def test_latency_draws_cache_sizes_and_the_books_reference_lines():
     text = svg_text(figures.latency(doc, claims))
     assert "L1d 48 KiB" in text and "L2 2 MiB" in text and "L3 16 MiB" in text
     assert "32 KiB" not in text   # the instruction cache holds no data: not drawn
-    assert "the book: 1.50 ns (l1 ns)" in text
-    assert "the book: 120 ns (ram ns)" in text
+    # the book's figures as the ledger prints them, not the verdict rule's bounds
+    assert "the book: 1.5 ns" in text and "the book: 170 ns" in text
+    assert "120" not in text and "113" not in text
 
 
 def test_locality_draws_every_measured_layout_and_skips_the_rest():
@@ -214,6 +216,8 @@ def test_locality_draws_every_measured_layout_and_skips_the_rest():
     for name, label, _ in figures.LOCALITY_ROWS:
         assert (label in text) == (name in facts)
     assert "book: 18.0 ns" in text
+    # a whole-sum time of the book's count, drawn per element
+    assert f"book: {fmt.sig(0.07 / figures.BOOK_N_NODES * 1e9)} ns" in text
 
 
 def test_locality_reads_python_facts_from_their_own_experiment():
