@@ -64,10 +64,37 @@ def setup(env) -> Chapter:
     env.macro(render.badge, "verdict_badge")
     env.macro(bind(lambda: provenance_summary(chapter)), "provenance_summary")
     env.macro(bind(lambda: provenance_table(chapter)), "provenance_table")
+    # Figures (macros/figures.py): drawn once per build from the results; hooks.on_files adds the SVGs.
+    chapter.figures = _draw_figures(chapter)
+    env.macro(lambda name: _figure(env, chapter, name), "figure")
     env.variables["provenance"] = chapter.prov
     env.variables["scale"] = chapter.scale
     env.variables["chapter"] = chapter
     return chapter
+
+
+def _draw_figures(chapter: Chapter) -> dict:
+    from . import figures
+    drawn = {}
+    for name in figures.NAMES:
+        try:
+            drawn[name] = figures.render(name, chapter.doc, chapter.claims)
+        except Exception as exc:  # odd data must not stop the build; the page says why
+            log.warning(f"figure {name!r} could not be drawn: {type(exc).__name__}: {exc}")
+            drawn[name] = figures.Missing(name, f"could not be drawn ({type(exc).__name__}: {exc})")
+    return drawn
+
+
+def _figure(env, chapter: Chapter, name: str) -> str:
+    """{{ figure("name") }}: a figure's light and dark SVG with alt text and caption, or why not."""
+    from . import figures
+    page = env.page.file.src_uri
+    if name not in figures.SPECS:
+        raise PluginError(f"page {page}: unknown figure {name!r}; known: {', '.join(figures.NAMES)}")
+    item = chapter.figures[name]
+    if isinstance(item, figures.Missing):
+        log.warning(f"{page}: figure {name!r} not drawn: {item.reason}")
+    return figures.figure_html(item, "../" * env.page.url.count("/"))
 
 
 def banner() -> str:
