@@ -268,15 +268,22 @@ def _big_bytes(value: int) -> str:
 
 
 def _spread_of(fact: dict) -> tuple[float, float, float, float] | None:
-    """(q1, q3, min, max) of a timing or a derived figure, in the fact's own unit."""
+    """(q1, q3, min, max) of a timing or a derived figure, in the fact's own unit.
+
+    Quartiles of very few values can be extrapolated past the extremes (even below zero);
+    they are drawn clipped to the values actually seen.
+    """
     s = fact.get("spread")
     if isinstance(s, dict) and {"q1", "q3"} <= s.keys():
-        return s["q1"], s["q3"], s.get("min", s["q1"]), s.get("max", s["q3"])
-    if {"q1", "q3"} <= fact.keys():
-        return fact["q1"], fact["q3"], fact.get("min", fact["q1"]), fact.get("max", fact["q3"])
-    if {"low", "high"} <= fact.keys():
-        return fact["low"], fact["high"], fact["low"], fact["high"]
-    return None
+        q1, q3, lo, hi = s["q1"], s["q3"], s.get("min", s["q1"]), s.get("max", s["q3"])
+    elif {"q1", "q3"} <= fact.keys():
+        q1, q3, lo, hi = fact["q1"], fact["q3"], fact.get("min", fact["q1"]), fact.get("max", fact["q3"])
+    elif {"low", "high"} <= fact.keys():
+        q1, q3, lo, hi = fact["low"], fact["high"], fact["low"], fact["high"]
+    else:
+        return None
+    q1, q3 = min(max(q1, lo), hi), max(min(q3, hi), lo)
+    return (q1, q3, lo, hi) if lo > 0 else None
 
 
 def _dot_rows(ax, rows: list[dict], theme: Theme, formatter: Callable[[float], str],
@@ -660,8 +667,9 @@ def _latency_draw(data: _LatencyData, theme: Theme) -> Figure:
     _style_axes(ax, theme)
     xs = [s["bytes"] for s in data.steps]
     ys = [s["ns"] for s in data.steps]
-    q1 = [s.get("q1", s["ns"]) for s in data.steps]
-    q3 = [s.get("q3", s["ns"]) for s in data.steps]
+    # Quartiles of two or three repeats can be extrapolated below zero: keep the band positive.
+    q1 = [s["q1"] if s.get("q1", 0) > 0 else s["ns"] for s in data.steps]
+    q3 = [s["q3"] if s.get("q3", 0) > 0 else s["ns"] for s in data.steps]
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.fill_between(xs, q1, q3, color=theme.c, alpha=0.25, lw=0, zorder=2)

@@ -320,3 +320,14 @@ def test_sizes_listings(root, tmp_path):
         assert p["py_bytes"] == int(py_map[p["py_value"]])
         if p["c_type"]:
             assert p["c_bytes"] == int(c_map[p["c_type"]])
+
+
+def test_extrapolated_quartiles_below_zero_are_clipped(recwarn):
+    """Quartiles of two repeats can fall below zero; a log axis must not be asked to show them."""
+    doc = fabricated_doc()
+    steps = doc["experiments"]["latency"]["facts"]["staircase"]["value"]
+    steps[2] = {**steps[2], "q1": -3.0}
+    doc["experiments"]["sum"]["facts"]["numpy_sum"]["spread"]["q1"] = -1e-4
+    assert figures.latency(doc, fabricated_claims()) is not None
+    assert figures.benchmark(doc, fabricated_claims()) is not None
+    assert not [w for w in recwarn if "non-positive" in str(w.message)]
