@@ -1,16 +1,20 @@
-/* The price of a block of memory: malloc + free against a local array on the stack.
- * Usage: alloc_cost ITERATIONS REPEATS [CPU]. Prints nanoseconds per call, one line per repeat. */
+/* The price of a block of memory: malloc + free against a local array.
+ * Usage: alloc_cost CALLS REPEATS [CPU]
+ * Prints nanoseconds per call for each function, one line per repeat. */
 #define _GNU_SOURCE
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
-#define SIZE 256                           /* bytes per block, the same on both sides */
+#define SIZE 256                 /* bytes per block, on both sides */
+#define LIVE 1024                /* blocks kept alive by heap_churn */
 
-/* Tells the compiler the block is used by code it cannot see, so neither the allocation
- * nor the store into it may be optimised away. It emits no instruction. */
-static inline void escape(void *p) { __asm__ volatile("" : : "r"(p) : "memory"); }
+/* Tells the compiler that code it cannot see uses the block, so neither
+ * the allocation nor the store into it may be removed. No instruction. */
+static inline void escape(void *p) {
+    __asm__ volatile("" : : "r"(p) : "memory");
+}
 
 __attribute__((noinline)) void heap_block(int v) {
     char *p = malloc(SIZE);
@@ -19,14 +23,15 @@ __attribute__((noinline)) void heap_block(int v) {
     free(p);
 }
 
-/* A busier heap: 1024 live blocks of mixed sizes; each call frees a random one and
- * allocates a replacement of a random size, as a program that keeps data around does. */
-#define LIVE 1024
+/* A busier heap: LIVE blocks of mixed sizes stay allocated; each call
+ * frees a random one and allocates a replacement of a random size. */
 static char *live[LIVE];
 static unsigned rng = 12345;
 
 __attribute__((noinline)) void heap_churn(int v) {
-    rng ^= rng << 13; rng ^= rng >> 17; rng ^= rng << 5;      /* xorshift: cheap, not libc */
+    rng ^= rng << 13;            /* xorshift: a cheap random number */
+    rng ^= rng >> 17;
+    rng ^= rng << 5;
     unsigned slot = rng % LIVE;
     free(live[slot]);
     live[slot] = malloc(16 + (rng >> 8) % 1024);
@@ -35,19 +40,19 @@ __attribute__((noinline)) void heap_churn(int v) {
 }
 
 __attribute__((noinline)) void stack_block(int v) {
-    char buf[SIZE];                        /* the frame grows by SIZE bytes: one subtraction */
+    char buf[SIZE];              /* the frame grows by SIZE bytes */
     buf[0] = (char)v;
     escape(buf);
 }
 
 __attribute__((noinline)) void stack_vla(int v, int n) {
-    char buf[n];                           /* size known only at run time */
+    char buf[n];                 /* a size known only at run time */
     buf[0] = (char)v;
     escape(buf);
 }
 
 __attribute__((noinline)) void empty_call(int v) {
-    escape(&v);                            /* the call alone: the floor under both */
+    escape(&v);                  /* the call alone: the floor under all */
 }
 
 static double now_ns(void) {
@@ -56,13 +61,14 @@ static double now_ns(void) {
     return t.tv_sec * 1e9 + t.tv_nsec;
 }
 
-/* Each loop is in its own function so the calls cannot be merged or hoisted. */
-#define TIMED(name, call)                                           \
-    static double time_##name(long iters, int n) {                  \
-        (void)n;                                                    \
-        double t0 = now_ns();                                       \
-        for (long i = 0; i < iters; i++) call;                      \
-        return (now_ns() - t0) / (double)iters;                     \
+/* One timing loop per function, each in a function of its own. */
+#define TIMED(name, call)                                   \
+    static double time_##name(long calls, int n) {          \
+        (void)n;                                            \
+        double t0 = now_ns();                               \
+        for (long i = 0; i < calls; i++)                    \
+            call;                                           \
+        return (now_ns() - t0) / (double)calls;             \
     }
 TIMED(heap, heap_block((int)i))
 TIMED(churn, heap_churn((int)i))
@@ -71,26 +77,30 @@ TIMED(vla, stack_vla((int)i, n))
 TIMED(empty, empty_call((int)i))
 
 int main(int argc, char **argv) {
-    long iters = argc > 1 ? atol(argv[1]) : 1000000;
+    long calls = argc > 1 ? atol(argv[1]) : 1000000;
     int repeats = argc > 2 ? atoi(argv[2]) : 5;
-    int n = SIZE;                          /* the VLA's size, hidden from the optimiser below */
+    int n = SIZE;                /* the VLA's size, hidden from gcc: */
     __asm__ volatile("" : "+r"(n));
 
-    if (argc > 3) {                        /* pin to one CPU, if asked */
+    if (argc > 3) {              /* pin to one CPU, if asked */
         cpu_set_t set;
         CPU_ZERO(&set);
         CPU_SET(atoi(argv[3]), &set);
         sched_setaffinity(0, sizeof set, &set);
     }
-    time_heap(iters / 10, n);              /* warm up: page in the code and the heap */
-    time_churn(iters / 10 + LIVE, n);      /* ... and fill the churn's live blocks */
-    time_stack(iters / 10, n);
-    printf("block of %d bytes, %ld calls per repeat, nanoseconds per call\n", SIZE, iters);
-    for (int r = 0; r < repeats; r++) {    /* interleaved, so drift hits all alike */
-        double heap = time_heap(iters, n), churn = time_churn(iters, n);
-        double stack = time_stack(iters, n), vla = time_vla(iters, n), empty = time_empty(iters, n);
-        printf("repeat %d: heap %.3f churn %.3f stack %.3f vla %.3f empty %.3f\n",
-               r, heap, churn, stack, vla, empty);
+    time_heap(calls / 10, n);    /* warm up, and fill the live blocks */
+    time_churn(calls / 10 + LIVE, n);
+    time_stack(calls / 10, n);
+    printf("block of %d bytes, %ld calls per repeat, ns per call\n",
+           SIZE, calls);
+    for (int r = 0; r < repeats; r++) {  /* interleaved: drift hits all */
+        double heap = time_heap(calls, n);
+        double churn = time_churn(calls, n);
+        double stack = time_stack(calls, n);
+        double vla = time_vla(calls, n);
+        double empty = time_empty(calls, n);
+        printf("repeat %d: heap %.3f churn %.3f stack %.3f vla %.3f"
+               " empty %.3f\n", r, heap, churn, stack, vla, empty);
     }
     return 0;
 }

@@ -1,13 +1,14 @@
-/* Where things live: one address from each part of a running process, then its address map. */
+/* Where things live: one address from each part of a running process,
+ * then the process's own address map. */
 #include <stdio.h>
 #include <stdlib.h>
 #include "show_maps.h"
 
-int initialised = 42;          /* has a value in the file: .data */
-int uninitialised;             /* only a size in the file, zeroed at load: .bss */
-const char *literal = "hello"; /* the characters themselves sit in .rodata */
+int initialised = 42;          /* a value stored in the file: .data */
+int uninitialised;             /* only a size in the file: .bss */
+const char *literal = "hello"; /* the characters sit in .rodata */
 
-/* Symbols the linker defines at the ends of the sections (see `man 3 end`). */
+/* The linker defines these at the ends of the sections (man 3 end). */
 extern char etext, edata, end;
 
 static void show(const char *name, const void *address) {
@@ -15,9 +16,9 @@ static void show(const char *name, const void *address) {
 }
 
 int main(void) {
-    int local = 7;                        /* main's stack frame */
-    char *small = malloc(64);             /* a small request: the brk heap */
-    char *large = malloc(1 << 20);        /* 1 MiB: its own mapping */
+    int local = 7;                     /* main's stack frame */
+    char *small = malloc(64);          /* a small request: the brk heap */
+    char *large = malloc(1 << 20);     /* 1 MiB: a mapping of its own */
 
     show("function main", (void *)&main);
     show("string literal", literal);
@@ -27,9 +28,10 @@ int main(void) {
     show("malloc(1 MiB)", large);
     show("libc function printf", (void *)&printf);
     show("local variable", &local);
-    printf("linker: etext %p  edata %p  end %p\n", (void *)&etext, (void *)&edata, (void *)&end);
+    printf("linker: etext %p  edata %p  end %p\n",
+           (void *)&etext, (void *)&edata, (void *)&end);
 
-    show_maps();                          /* the kernel's view of the same process */
+    show_maps();                       /* the kernel's view of it all */
     free(large);
     free(small);
     return 0;

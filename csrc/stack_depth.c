@@ -1,4 +1,5 @@
-/* Which way the stack grows, and how big a thread's stack is. Build with -pthread. */
+/* Which way the stack grows, and how big a thread's stack is.
+ * Build with -pthread. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
@@ -6,8 +7,8 @@
 
 #define DEPTH 6
 
-/* Keeps the compiler from keeping `local` in a register or merging the calls into a loop:
- * the address escapes, so the variable must have a real place in each frame. */
+/* The address escapes into code the compiler cannot see, so `local`
+ * must have a real place in memory in every frame, not a register. */
 static void escape(void *p) { __asm__ volatile("" : : "r"(p) : "memory"); }
 
 __attribute__((noinline)) static int descend(int depth) {
@@ -15,7 +16,7 @@ __attribute__((noinline)) static int descend(int depth) {
     escape(&local);
     printf("depth %d: &local = %p\n", depth, (void *)&local);
     if (depth + 1 < DEPTH)
-        local += descend(depth + 1);      /* work after the call: not a tail call */
+        local += descend(depth + 1);   /* work after the call: no loop */
     return local;
 }
 
@@ -33,7 +34,7 @@ static void *thread_body(void *arg) {
     int local = 0;
 
     (void)arg;
-    pthread_getattr_np(pthread_self(), &self);   /* the stack this thread really got */
+    pthread_getattr_np(pthread_self(), &self);  /* the stack it got */
     pthread_attr_getstack(&self, &low, &size);
     printf("new thread: stack %p-%p, %zu bytes; &local = %p\n",
            low, (void *)((char *)low + size), size, (void *)&local);
@@ -53,7 +54,7 @@ int main(void) {
     print_limit("main thread: RLIMIT_STACK soft", lim.rlim_cur);
     print_limit("main thread: RLIMIT_STACK hard", lim.rlim_max);
 
-    pthread_attr_init(&attr);                    /* what pthread_create uses by default */
+    pthread_attr_init(&attr);          /* what pthread_create uses */
     pthread_attr_getstacksize(&attr, &size);
     printf("new thread: default stacksize %zu bytes\n", size);
     pthread_create(&tid, &attr, thread_body, NULL);

@@ -183,7 +183,8 @@ def aslr_compare(first: str, second: str) -> tuple[dict, str]:
     facts = {"aslr_moved": fact(len(moved)), "aslr_points": fact(len(names)),
              "aslr_same_order": fact(order_a == order_b),
              "aslr_offset_kept": fact(len(kept)),
-             "aslr_offset_changed": fact([n for n in order_a if n not in kept])}
+             "aslr_offset_changed": fact(", ".join(n for n in order_a if n not in kept)),
+             "aslr_stack_offset_changed": fact("local variable" in names and "local variable" not in kept)}
     return facts, "\n".join(lines)
 
 
