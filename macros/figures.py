@@ -902,5 +902,6 @@ def figure_html(item: Rendered | Missing, base: str) -> str:
         f'<img src="{esc(base + p)}#only-{scheme}" alt="{esc(item.alt)}" width="{item.width}" '
         f'height="{item.height}" loading="lazy" decoding="async"></a>'
         for p, scheme in ((light, "light"), (dark, "dark")))
-    return (f'<figure class="chapter-figure" id="figure-{esc(item.name)}">{imgs}'
+    return (f'<figure class="chapter-figure" id="figure-{esc(item.name)}">'
+            f'<div class="chapter-figure__frame">{imgs}</div>'
             f'<figcaption>{esc(item.caption)}</figcaption></figure>')
