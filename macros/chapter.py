@@ -11,6 +11,7 @@ from pathlib import Path
 from . import fmt, render
 from .measure import ledger
 from .measure.ledger import Claim, FactSource, Verdict
+from .measure.config import NOISY_REL_IQR
 
 log = logging.getLogger("mkdocs.plugins.chapter")
 
@@ -43,15 +44,19 @@ class Chapter:
     def provenance_line(self, experiment: str | None = None) -> str:
         p = self.prov
         m = p.get("machine", {})
+        exp = (self.facts.experiment(experiment) or {}) if experiment else {}
+        # A cached result names the compiler it was measured with (this build may have none).
+        compiler = (exp.get("toolchain") or {}).get("compiler") or p.get("compiler", "?")
         parts = [f"Measured on {m.get('cpu', '?')} ({m.get('cores', '?')} cores, Linux {m.get('kernel', '?')})",
-                 f"Python {p.get('python', {}).get('version', '?')}", p.get("compiler", "?")]
+                 f"Python {p.get('python', {}).get('version', '?')}", compiler]
         if experiment:
             flags = p.get("cflags", {}).get(experiment)
             if flags:
                 parts.append("flags " + " ".join(flags))
-            exp = self.facts.experiment(experiment) or {}
             if exp.get("measured_at"):
                 parts.append(f"measured {exp['measured_at']}" + (" (stale)" if exp.get("stale") else ""))
+            if exp.get("stale_reason"):
+                parts.append(exp["stale_reason"])
         parts.append(f"scale {self.scale}")
         return "; ".join(parts)
 
@@ -102,9 +107,24 @@ class Chapter:
         if fact is None:
             return render.not_measured(why)
         if part == "raw":
-            return fact["value"]
+            return render.esc(fact["value"])
         text = {"value": fmt.value, "spread": fmt.spread, "both": fmt.with_spread}[part](fact)
-        return render.figure_span(text, self.provenance_line(ref.partition(".")[0]))
+        return render.figure_span(text, self.provenance_line(ref.partition(".")[0])) + self._noisy(ref, fact)
+
+    def _noisy(self, ref: str, fact: dict, html: bool = True) -> str:
+        """A timing marked noisy when measured: a visible marker with its spread, and a warning."""
+        if not fact.get("noisy"):
+            return ""
+        limit = self.doc.get("noisy_rel_iqr", NOISY_REL_IQR)
+        spread = fmt.spread(fact) or f"spread {fact.get('rel_spread', 0):.0%} of the value"
+        if (self.page, ref) not in self.warned:
+            self.warned.add((self.page, ref))
+            log.warning(f"{self.page}: figure {ref} is noisy ({spread}; the limit is a spread of "
+                        f"{limit:.0%} of the value): measure again on a quieter machine")
+        if not html:
+            return f" — noisy ({spread})" if fmt.spread(fact) == "" else " — noisy"
+        title = f"the spread between quartiles is more than {limit:.0%} of the value: this figure is not reliable"
+        return f' <span class="noisy" title="{render.esc(title)}">noisy: {render.esc(spread)}</span>'
 
     def raw(self, ref: str):
         """The measured value itself, for arithmetic or conditions in a page."""
@@ -133,7 +153,8 @@ class Chapter:
         shown = []
         for ref in c.show:
             fact, why = self._fact(ref)
-            shown.append((c.labels.get(ref) or self.fact_label(ref), fmt.with_spread(fact) if fact else "", why))
+            text = fmt.with_spread(fact) + self._noisy(ref, fact, html=False) if fact else ""
+            shown.append((c.labels.get(ref) or self.fact_label(ref), text, why))
         evidence = []
         for item in c.evidence:
             text = self.evidence_text(item["ref"])

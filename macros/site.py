@@ -6,11 +6,13 @@ import os
 import time
 from pathlib import Path
 
+from jinja2 import UndefinedError
 from mkdocs.exceptions import PluginError
+from mkdocs_macros.errors import format_error
 
-from . import render
+from . import render, safe_html
 from .chapter import LEDGER_FILE, Chapter, PageError, provenance_summary, provenance_table
-from .measure import CacheMissing, measure, mode_from_env, results_paths, scale_from_env
+from .measure import CacheMissing, MeasureError, measure, mode_from_env, results_paths, scale_from_env
 from .measure.config import ConfigError
 from .measure.ledger import LedgerError, load
 
@@ -21,6 +23,26 @@ CURRENT: Chapter | None = None     # the chapter of the build in progress, for t
 
 def _progress(level: str, message: str) -> None:
     getattr(log, level)(message)
+
+
+class ChapterPageError(PluginError):
+    """A page names something the results or the ledger do not hold."""
+
+
+@format_error.register
+def _format_page_error(error: ChapterPageError, markdown: str, page) -> str:
+    # mkdocs-macros logs this and stops the build; the reader needs the page and the name only.
+    return f"{error}"
+
+
+@format_error.register
+def _format_undefined(error: UndefinedError, markdown: str, page) -> str:
+    return (f"page {page.file.src_path}: {error.message}; the page names a variable or macro "
+            f"that does not exist (macros: fig, raw, book, verdict, output, claim, ...)")
+
+
+# Macros whose HTML goes to the page untouched by Markdown (see safe_html.py).
+HTML_MACROS = ("fig", "book", "verdict", "output", "claim", "claims_table")
 
 
 def setup(env) -> Chapter:
@@ -38,6 +60,8 @@ def setup(env) -> Chapter:
         raise PluginError(str(exc))
     except TimeoutError as exc:
         raise PluginError(str(exc))
+    except MeasureError as exc:   # e.g. an experiment module that cannot be imported
+        raise PluginError(str(exc))
     try:
         claims = load(root / LEDGER_FILE)
     except LedgerError as exc:
@@ -47,26 +71,29 @@ def setup(env) -> Chapter:
     chapter.results_file = results
     log.info(f"results ready in {time.perf_counter() - t0:.1f} s: {results.relative_to(root)}")
     CURRENT = chapter
+    vault = safe_html.Vault()
+    safe_html.install(env.conf, vault)
 
-    def bind(method):
+    def bind(method, html: bool = False):
         def macro(*args, **kwargs):
             chapter.page = env.page.file.src_uri if getattr(env, "page", None) else "?"
             try:
-                return method(*args, **kwargs)
+                out = method(*args, **kwargs)
             except PageError as exc:
-                raise PluginError(str(exc))
+                raise ChapterPageError(str(exc)) from None
+            return vault.protect(out) if html and isinstance(out, str) else out
         macro.__name__ = method.__name__
         macro.__doc__ = method.__doc__
         return macro
 
     for name in ("fig", "raw", "book", "verdict", "output", "claim", "claims_table", "verdict_counts"):
-        env.macro(bind(getattr(chapter, name)), name)
-    env.macro(render.badge, "verdict_badge")
+        env.macro(bind(getattr(chapter, name), html=name in HTML_MACROS), name)
+    env.macro(bind(render.badge, html=True), "verdict_badge")
     env.macro(bind(lambda: provenance_summary(chapter)), "provenance_summary")
-    env.macro(bind(lambda: provenance_table(chapter)), "provenance_table")
+    env.macro(bind(lambda: provenance_table(chapter), html=True), "provenance_table")
     # Figures (macros/figures.py): drawn once per build from the results; hooks.on_files adds the SVGs.
     chapter.figures = _draw_figures(chapter)
-    env.macro(lambda name: _figure(env, chapter, name), "figure")
+    env.macro(bind(lambda name: _figure(env, chapter, name), html=True), "figure")
     env.variables["provenance"] = chapter.prov
     env.variables["scale"] = chapter.scale
     env.variables["chapter"] = chapter
@@ -106,10 +133,10 @@ def banner() -> str:
     if ch.scale != "full":
         notes.append(f"This page was built at **{ch.scale} scale** (CHAPTER_SCALE={ch.scale}): "
                      "smaller inputs and fewer repeats, for tests. Its figures are not for publication.")
-    stale = [n for n, e in ch.doc.get("experiments", {}).items() if e.get("stale")]
+    stale = [(n, e.get("stale_reason")) for n, e in ch.doc.get("experiments", {}).items() if e.get("stale")]
     if stale:
-        notes.append("Some figures come from **stale cached results** that no longer match the sources: "
-                     + ", ".join(stale) + ".")
+        notes.append("Some figures come from **stale cached results**, not measured from the current sources: "
+                     + "; ".join(f"{n} ({why})" if why else n for n, why in stale) + ".")
     failed = [n for n, e in ch.doc.get("experiments", {}).items() if e.get("status") != "ok"]
     if failed:
         notes.append("Some experiments were **not measured** on this build: " + ", ".join(failed) + ".")

@@ -13,8 +13,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from macros.measure import (CacheMissing, SCALES, measure, mode_from_env,  # noqa: E402
-                            results_paths, scale_from_env)
+from macros.measure import (CacheMissing, MeasureError, SCALES, measure,  # noqa: E402
+                            mode_from_env, results_paths, scale_from_env)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,9 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     scale = SCALES[args.scale] if args.scale else scale_from_env()
     try:
         doc = measure(ROOT, mode=mode, scale=scale, only=args.only)
-    except CacheMissing as exc:
+    except (CacheMissing, MeasureError, TimeoutError) as exc:   # TimeoutError: the cache lock
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:   # the engine has said what it kept
+        return 130
     failed = [n for n, e in doc["experiments"].items() if e.get("status") != "ok"]
     results, suite = results_paths(ROOT, scale)
     print(f"results: {results.relative_to(ROOT)}" + (f", pyperf suite: {suite.relative_to(ROOT)}" if suite.exists() else ""))

@@ -68,7 +68,14 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 class CorruptEntry(Exception):
-    pass
+    """A cache file that cannot be trusted; the message names it and the reason."""
+
+
+class LockBusy(TimeoutError):
+    """Another build held the cache's lock for longer than we were willing to wait."""
+
+
+STATUSES = ("ok", "failed")
 
 
 class Store:
@@ -106,26 +113,47 @@ class Store:
         if not isinstance(payload, dict) or body.get("digest") != digest_bytes(_canonical(payload)):
             raise CorruptEntry(f"{path}: content does not match its digest (edited or truncated);"
                                f" it will be measured again")
+        if payload.get("status") not in STATUSES or (payload["status"] == "ok" and not (
+                isinstance(payload.get("facts"), dict) and isinstance(payload.get("evidence", {}), dict))):
+            raise CorruptEntry(f"{path}: not a result this engine writes (status "
+                               f"{payload.get('status')!r}); it will be measured again")
         return payload
 
-    def newest(self, experiment: str) -> tuple[str, dict] | None:
-        """The most recently written trustworthy ok entry of an experiment, whatever its key."""
+    def newest(self, experiment: str, machine: str | None = None) -> tuple[str, dict] | None:
+        """The most recently written trustworthy ok entry of an experiment, whatever its key.
+
+        With `machine`, only an entry that records it was measured on that machine.
+        """
         entries = sorted((self.folder / experiment).glob("*.json"), key=lambda p: p.stat().st_mtime,
                          reverse=True) if (self.folder / experiment).is_dir() else []
         for path in entries:
             try:
-                payload = self._read(path, experiment, None)
+                payload = self._read(path, experiment, path.stem)
             except CorruptEntry:
                 continue
-            if payload.get("status") == "ok":
+            if payload.get("status") == "ok" and (machine is None or payload.get("machine") == machine):
                 return path.stem, payload
         return None
 
+    def sweep(self) -> list[Path]:
+        """Remove temporary files a killed build left behind (call with the lock held)."""
+        gone = []
+        for path in self.folder.rglob(".*.tmp"):
+            with contextlib.suppress(OSError):
+                path.unlink()
+                gone.append(path)
+        return gone
+
     @contextlib.contextmanager
     def lock(self, wait_s: float = 900.0, on_wait=None) -> Iterator[None]:
-        """One measuring build per folder: a second one waits, then gives up with a message."""
+        """One measuring build per folder: a second one waits, then gives up with a message.
+
+        flock: the kernel releases it when the holder dies, however it dies.
+        on_wait(holder) is called once, with what the holder wrote (its pid).
+        """
         self.folder.mkdir(parents=True, exist_ok=True)
-        fh = open(self.folder / "lock", "w")
+        path = self.folder / "lock"
+        fh = open(path, "a+")
         try:
             deadline = time.monotonic() + wait_s
             told = False
@@ -136,13 +164,26 @@ class Store:
                 except OSError as exc:
                     if exc.errno not in (errno.EAGAIN, errno.EACCES):
                         raise
+                    holder = _holder(path)
                     if not told and on_wait:
-                        on_wait()
+                        on_wait(holder)
                         told = True
-                    if time.monotonic() > deadline:
-                        raise TimeoutError(f"another build has held {self.folder / 'lock'} for "
-                                           f"{wait_s:g} s; stop it or wait for it to finish")
-                    time.sleep(0.5)
+                    if time.monotonic() >= deadline:
+                        raise LockBusy(f"another build ({holder}) is measuring in {self.folder} and "
+                                       f"has held {path} for more than {wait_s:g} s; wait for it to "
+                                       f"finish or stop it, then build again")
+                    time.sleep(0.2)
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"pid {os.getpid()}\n")
+            fh.flush()
             yield
         finally:
             fh.close()
+
+
+def _holder(path: Path) -> str:
+    try:
+        return path.read_text().strip() or "pid unknown"
+    except OSError:
+        return "pid unknown"

@@ -6,6 +6,11 @@ from dataclasses import dataclass, asdict
 
 MODES = ("auto", "fresh", "cached", "stale")
 
+# A timing is "noisy" when its interquartile range is more than this fraction of its median
+# (a ratio: when its quartile bounds are that far apart relative to it). Marked when
+# measured; the page shows the spread beside it and the build warns (fatal under --strict).
+NOISY_REL_IQR = 0.10
+
 
 @dataclass(frozen=True)
 class Scale:

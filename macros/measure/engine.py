@@ -1,18 +1,23 @@
 """Orchestration: for each experiment, reuse its cached result or measure it; write the results."""
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import logging
+import os
+import platform
 import shutil
+import signal
 import tempfile
+import threading
 import time
 import traceback
 from pathlib import Path
 from typing import Callable
 
 from . import cache, provenance, toolchain
-from .config import Scale
+from .config import NOISY_REL_IQR, Scale
 from .errors import CacheMissing, MeasureError
 from .experiments import Context, Experiment, discover
 
@@ -20,6 +25,7 @@ ENGINE_DIR = Path(__file__).parent
 CACHE_DIR = ".chapter-cache"
 RESULTS_DIR = "results"
 RESULTS_SCHEMA = 1
+DEFAULT_LOCK_WAIT_S = 900.0   # a second build waits this long for the first (CHAPTER_LOCK_WAIT)
 
 Progress = Callable[[str, str], None]   # (level, message)
 
@@ -40,9 +46,11 @@ def key_for(exp: Experiment, root: Path, scale: Scale) -> str:
         sources[rel] = cache.file_digest(path) if path.exists() else "missing"
     return cache.cache_key(
         experiment=exp.name, sources=sources, flags=list(exp.flags),
-        compiler=toolchain.compiler_version(), interpreter=interpreter_id(),
+        compiler=toolchain.compiler_version() if needs_compiler(exp) else "not used",
+        interpreter=interpreter_id(),
         machine=provenance.fingerprint(), scale=scale.as_dict(),
-        engine=cache.engine_digest(ENGINE_DIR, exp.module),
+        # The noisy threshold too: facts are marked noisy when measured.
+        engine=cache.engine_digest(ENGINE_DIR, exp.module) + f" noisy>{NOISY_REL_IQR}",
     )
 
 
@@ -50,6 +58,35 @@ def results_paths(root: Path, scale: Scale) -> tuple[Path, Path]:
     suffix = "" if scale.name == "full" else f".{scale.name}"
     base = root / RESULTS_DIR / f"{provenance.fingerprint()}{suffix}"
     return Path(f"{base}.json"), Path(f"{base}.pyperf.json")
+
+
+def needs_compiler(exp: Experiment) -> bool:
+    """Whether an experiment compiles C (it has C flags or C sources)."""
+    return bool(exp.flags) or any(s.endswith((".c", ".h")) for s in exp.sources)
+
+
+def mark_noisy(facts: dict, threshold: float = NOISY_REL_IQR) -> list[str]:
+    """Flag each timing (and ratio of timings) whose spread is above the threshold; their names.
+
+    A timing's spread is its interquartile range over its median; a ratio's, the distance
+    between its quartile bounds over its value. Marked here, once, when measured.
+    """
+    noisy = []
+    for name, f in facts.items():
+        if not isinstance(f, dict):
+            continue
+        rel = None
+        if isinstance(f.get("spread"), dict) and "rel_iqr" in f["spread"]:
+            rel = f["spread"]["rel_iqr"]
+        elif f.get("unit") == "x" and "low" in f and "high" in f and f.get("value"):
+            rel = (f["high"] - f["low"]) / f["value"]
+        if rel is None:
+            continue
+        f["noisy"] = bool(rel > threshold)
+        f["rel_spread"] = rel
+        if f["noisy"]:
+            noisy.append(name)
+    return noisy
 
 
 def _run_one(exp: Experiment, root: Path, scale: Scale, progress: Progress) -> dict:
@@ -67,19 +104,70 @@ def _run_one(exp: Experiment, root: Path, scale: Scale, progress: Progress) -> d
         payload = {"status": "failed", "reason": exc.reason, "file": exc.file, "kind": exc.kind}
     except Exception as exc:  # an engine bug must not lose the other experiments' results
         payload = {"status": "failed", "reason": f"internal error: {type(exc).__name__}: {exc}",
-                   "file": exp.module and Path(exp.module).name, "kind": "internal",
-                   "traceback": traceback.format_exc(limit=6)}
+                   "file": _shown_path(exp.module, root), "kind": "internal", "traceback": traceback.format_exc(limit=6)}
+        progress("debug", f"{exp.name}: {payload['traceback']}")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     payload["seconds"] = round(time.perf_counter() - t0, 3)
     payload["measured_at"] = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     payload["sources"] = list(exp.sources)
+    payload["machine"] = provenance.fingerprint()
+    payload["toolchain"] = {"compiler": toolchain.compiler_version() if needs_compiler(exp) else None,
+                            "python": platform.python_version()}
     if payload["status"] == "ok":
+        noisy = mark_noisy(payload["facts"])
         progress("info", f"measured {exp.name} in {payload['seconds']:.1f} s")
+        if noisy:
+            progress("info", f"{exp.name}: spread above {NOISY_REL_IQR:.0%} of the value (noisy): "
+                             + ", ".join(noisy))
     else:
         where = f" ({payload['file']})" if payload.get("file") else ""
         progress("warning", f"experiment {exp.name}{where} not measured: {payload['reason']}")
     return payload
+
+
+def _shown_path(path: str | None, root: Path) -> str | None:
+    if path and Path(path).is_relative_to(root):
+        return str(Path(path).relative_to(root))
+    return path
+
+
+def _discover() -> list[Experiment]:
+    """The experiments; an experiment module that cannot be imported is named, not dumped."""
+    try:
+        return discover()
+    except Exception as exc:
+        tb = traceback.extract_tb(exc.__traceback__)
+        where = getattr(exc, "filename", None) or next(
+            (f.filename for f in reversed(tb) if "/experiments/" in f.filename), None)
+        line = getattr(exc, "lineno", None) or next(
+            (f.lineno for f in reversed(tb) if f.filename == where), None)
+        raise MeasureError(f"an experiment module cannot be loaded ({type(exc).__name__}: {exc}); "
+                           f"fix it or move it out of macros/measure/experiments/",
+                           file=f"{where}:{line}" if where and line else where, kind="internal")
+
+
+def _lock_wait() -> float:
+    try:
+        return float(os.environ.get("CHAPTER_LOCK_WAIT", DEFAULT_LOCK_WAIT_S))
+    except ValueError:
+        return DEFAULT_LOCK_WAIT_S
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """`kill` (SIGTERM) stops a measuring build the way Ctrl-C does: programs killed, cache intact."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def measure(root: Path, *, mode: str, scale: Scale, progress: Progress | None = None,
@@ -91,27 +179,35 @@ def measure(root: Path, *, mode: str, scale: Scale, progress: Progress | None = 
     progress = progress or _default_progress
     root = Path(root).resolve()
     store = cache.Store(root / CACHE_DIR / scale.name)
-    experiments = discover()
+    experiments = _discover()
     unknown = sorted(set(only or ()) - {e.name for e in experiments})
     if unknown:
         raise ValueError(f"unknown experiments {unknown}; known: {', '.join(e.name for e in experiments)}")
+    machine = provenance.fingerprint()
+    try:
+        toolchain.compiler()
+        no_cc = None
+    except MeasureError as exc:
+        no_cc = exc
+        progress("warning", f"{exc.reason}")
     entries: dict[str, dict] = {}
     todo: list[tuple[Experiment, str]] = []
     missing: list[str] = []
     for exp in experiments:
+        if no_cc is not None and needs_compiler(exp):
+            entry = _without_compiler(store, exp, no_cc, machine, progress)
+            if entry is None and mode == "cached" and not (only and exp.name not in only):
+                missing.append(exp.name)
+            elif entry is not None or not (only and exp.name not in only):
+                entries[exp.name] = entry or _failed(exp, no_cc)
+            continue
+        key = key_for(exp, root, scale)
         if only and exp.name not in only:
             # Not asked for: keep its cached result in the document if there is one.
-            cached = _try_load(store, exp.name, key_for(exp, root, scale))
+            cached = _try_load(store, exp.name, key)
             if cached is not None:
-                entries[exp.name] = {**cached, "cached": True}
+                entries[exp.name] = {**cached, "key": key, "cached": True}
             continue
-        try:
-            key = key_for(exp, root, scale)
-        except MeasureError as exc:   # e.g. no compiler: the key cannot name one
-            key = "no-toolchain"
-            if mode in ("auto", "fresh"):
-                entries[exp.name] = _stale_or_failed(store, exp, exc, progress)
-                continue
         cached = None
         if mode != "fresh":
             try:
@@ -124,26 +220,50 @@ def measure(root: Path, *, mode: str, scale: Scale, progress: Progress | None = 
         if mode == "cached":
             missing.append(exp.name)
         elif mode == "stale":
-            newest = store.newest(exp.name)
+            newest = store.newest(exp.name, machine)
             if newest:
-                entries[exp.name] = {**newest[1], "key": newest[0], "cached": True, "stale": True}
+                entries[exp.name] = {**newest[1], "key": newest[0], "cached": True, "stale": True,
+                                     "stale_reason": "CHAPTER_MEASURE=stale: its sources or the engine "
+                                                     "changed since it was measured"}
                 progress("warning", f"{exp.name}: using stale results from {newest[1].get('measured_at')}")
             else:
                 missing.append(exp.name)
         else:
             todo.append((exp, key))
     if missing:
-        raise CacheMissing(missing, "Build once with CHAPTER_MEASURE=auto on this machine "
-                                    f"(scale {scale.name}) to measure them.")
+        hint = ("Install a C compiler, or copy in a cache measured on this machine."
+                if no_cc is not None else
+                "Build once with CHAPTER_MEASURE=auto on this machine "
+                f"(scale {scale.name}) to measure them.")
+        raise CacheMissing(missing, hint)
     if todo:
-        with store.lock(on_wait=lambda: progress("warning", "another build is measuring in "
-                                                 f"{store.folder}; waiting for it")):
-            for exp, key in todo:
-                # The other build may have measured it while we waited.
-                cached = None if mode == "fresh" else _try_load(store, exp.name, key)
-                payload = cached if cached and cached.get("status") == "ok" else _run_one(exp, root, scale, progress)
-                store.save(exp.name, key, payload)
-                entries[exp.name] = {**payload, "key": key, "cached": payload is cached}
+        wait = _lock_wait()
+        on_wait = lambda holder: progress(  # noqa: E731
+            "info", f"another build ({holder}) holds the cache lock in {store.folder}; "
+                    f"waiting up to {wait:g} s for it (CHAPTER_LOCK_WAIT)")
+        done: list[str] = []
+        current = None
+        try:
+            with _sigterm_as_interrupt(), store.lock(wait_s=wait, on_wait=on_wait):
+                store.sweep()
+                for exp, key in todo:
+                    current = exp.name
+                    # The other build may have measured it while we waited.
+                    cached = None if mode == "fresh" else _try_load(store, exp.name, key)
+                    if cached and cached.get("status") == "ok":
+                        payload = cached
+                    else:
+                        payload = _run_one(exp, root, scale, progress)
+                        store.save(exp.name, key, payload)
+                    entries[exp.name] = {**payload, "key": key, "cached": payload is cached}
+                    done.append(exp.name)
+                    current = None
+        except KeyboardInterrupt:
+            left = [e.name for e, _ in todo if e.name not in done]
+            progress("error", "interrupted" + (f" while measuring {current}" if current else "")
+                     + f"; its programs were stopped. Kept: {', '.join(done) or 'nothing new'}. "
+                     f"The next build measures only {', '.join(left)}.")
+            raise
     doc = build_document(root, scale, experiments, entries)
     write_results(root, scale, doc)
     return doc
@@ -156,15 +276,26 @@ def _try_load(store: cache.Store, name: str, key: str) -> dict | None:
         return None
 
 
-def _stale_or_failed(store: cache.Store, exp: Experiment, exc: MeasureError, progress: Progress) -> dict:
-    newest = store.newest(exp.name)
-    if newest:
-        progress("warning", f"{exp.name}: cannot measure ({exc.reason.splitlines()[0]}); "
-                            f"showing results from {newest[1].get('measured_at')}")
-        return {**newest[1], "key": newest[0], "cached": True, "stale": True}
-    progress("warning", f"experiment {exp.name} not measured: {exc.reason}")
-    return {"status": "failed", "reason": exc.reason, "file": exc.file, "kind": exc.kind,
-            "sources": list(exp.sources)}
+def _failed(exp: Experiment, exc: MeasureError) -> dict:
+    c_sources = [s for s in exp.sources if s.endswith(".c")]
+    return {"status": "failed", "reason": exc.reason, "file": exc.file or (c_sources[:1] or [None])[0],
+            "kind": exc.kind, "sources": list(exp.sources)}
+
+
+def _without_compiler(store: cache.Store, exp: Experiment, exc: MeasureError, machine: str,
+                      progress: Progress) -> dict | None:
+    """No C compiler: this machine's newest cached result, labelled with where it came from."""
+    newest = store.newest(exp.name, machine)
+    if not newest:
+        progress("warning", f"experiment {exp.name} not measured: no C compiler, and no cached "
+                            f"result of it for this machine")
+        return None
+    key, payload = newest
+    cc = (payload.get("toolchain") or {}).get("compiler") or "an earlier compiler"
+    why = (f"no C compiler on this machine now; figures from the cached results measured "
+           f"{payload.get('measured_at', '?')} with {cc}")
+    progress("warning", f"{exp.name}: {why}")
+    return {**payload, "key": key, "cached": True, "stale": True, "stale_reason": why}
 
 
 def cflags_of(experiments: list[Experiment]) -> dict[str, list[str]]:
@@ -176,6 +307,7 @@ def build_document(root: Path, scale: Scale, experiments: list[Experiment], entr
         "schema": RESULTS_SCHEMA,
         "provenance": provenance.collect(root, scale.as_dict(), cflags_of(experiments)),
         "experiments": {e.name: entries[e.name] for e in experiments if e.name in entries},
+        "noisy_rel_iqr": NOISY_REL_IQR,
     }
 
 

@@ -1,24 +1,39 @@
-"""Running the chapter's programs under limits: wall clock, address space, CPU, no core dumps.
+"""Running the chapter's programs under limits: wall clock, CPU, address space, file size, no cores.
 
-Every program runs in its own session (so a timeout kills the whole process group), in a
-temporary working directory, with a minimal environment.
+Every program runs in its own session and process group, in a fresh temporary working
+directory, with a minimal environment and no standard input. When it ends (or passes its
+wall-clock limit, or the build is interrupted) the whole group is killed, so nothing it
+started is left running; if the build itself is killed, the kernel kills the program
+(PR_SET_PDEATHSIG). What it prints is kept up to a cap, so a program that prints forever
+cannot fill the build's memory.
 """
 from __future__ import annotations
 
+import ctypes
 import os
 import resource
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 
 from .errors import MeasureError
 
-DEFAULT_TIMEOUT_S = 120.0
-DEFAULT_MEMORY_BYTES = 4 << 30   # address-space limit per program
+DEFAULT_TIMEOUT_S = 120.0        # wall clock per program; CPU time is capped one second above
+DEFAULT_MEMORY_BYTES = 4 << 30   # address-space limit per program (RLIMIT_AS)
+DEFAULT_FILE_BYTES = 1 << 30     # largest file a program may write (RLIMIT_FSIZE)
+MAX_OUTPUT_BYTES = 16 << 20      # stdout and stderr kept per program; the rest is read and dropped
+MEMORY_NEAR_LIMIT = 0.75         # a failure with a peak this close to the limit is "out of memory"
 MINIMAL_ENV_KEYS = ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR", "PYTHONHASHSEED",
                     "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+_PR_SET_PDEATHSIG = 1
+try:
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):  # not glibc/Linux: programs still die with their group
+    _prctl = None
 
 
 @dataclass
@@ -28,6 +43,9 @@ class RunResult:
     stdout: str
     stderr: str
     seconds: float
+    peak_rss: int = 0            # bytes, the program's largest resident set; 0 when it stayed
+                                 # below the build's own (counted from fork, before exec)
+    truncated: bool = False      # output passed MAX_OUTPUT_BYTES and was cut
 
 
 def minimal_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -40,9 +58,14 @@ def minimal_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def _limits(memory_bytes: int | None, cpu_seconds: int | None):
-    def apply() -> None:
+def _limits(memory_bytes: int | None, cpu_seconds: int | None, parent: int):
+    def apply() -> None:   # runs in the child between fork and exec
+        if _prctl is not None:
+            _prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+            if os.getppid() != parent:   # the build died before the line above
+                os._exit(111)
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (DEFAULT_FILE_BYTES, DEFAULT_FILE_BYTES))
         if memory_bytes:
             resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
         if cpu_seconds:
@@ -57,44 +80,103 @@ def signal_name(num: int) -> str:
         return f"signal {num}"
 
 
-def run(argv: list[str], *, file: str, timeout: float = DEFAULT_TIMEOUT_S,
+def _drain(stream, sink: list[bytes], flags: dict) -> None:
+    """Read a pipe to its end, keeping at most MAX_OUTPUT_BYTES."""
+    kept = 0
+    try:
+        while True:
+            block = stream.read(1 << 16)
+            if not block:
+                return
+            if kept < MAX_OUTPUT_BYTES:
+                block = block[:MAX_OUTPUT_BYTES - kept]
+                sink.append(block)
+                kept += len(block)
+            else:
+                flags["truncated"] = True
+    except (OSError, ValueError):   # closed under us after the group was killed
+        return
+
+
+def run(argv: list[str], *, file: str, timeout: float | None = DEFAULT_TIMEOUT_S,
         memory_bytes: int | None = DEFAULT_MEMORY_BYTES, env: dict[str, str] | None = None,
         cwd: str | None = None, check: bool = True) -> RunResult:
-    """Run `argv` to completion under limits; raise MeasureError naming `file` when it fails."""
+    """Run `argv` to completion under limits; raise MeasureError naming `file` when it fails.
+
+    kind of the error: "timeout" (wall clock), "memory" (address-space limit), "crash"
+    (a signal or a non-zero status), "toolchain" (the program cannot be started).
+    """
     cpu = int(timeout) + 1 if timeout else None
-    with tempfile.TemporaryDirectory(prefix="chapter-run-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="chapter-run-", ignore_cleanup_errors=True) as tmp:
+        inherited = _own_rss()
         start = time.perf_counter()
         try:
             proc = subprocess.Popen(argv, cwd=cwd or tmp, env=env if env is not None else minimal_env(),
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                    errors="replace", start_new_session=True,
-                                    preexec_fn=_limits(memory_bytes, cpu))
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, bufsize=0, start_new_session=True,
+                                    preexec_fn=_limits(memory_bytes, cpu, os.getpid()))
         except OSError as exc:
             raise MeasureError(f"cannot start {argv[0]}: {exc.strerror}", file=file, kind="toolchain")
+        out: list[bytes] = []
+        err: list[bytes] = []
+        flags: dict = {}
+        readers = [threading.Thread(target=_drain, args=(proc.stdout, out, flags), daemon=True),
+                   threading.Thread(target=_drain, args=(proc.stderr, err, flags), daemon=True)]
+        exited = threading.Event()
+
+        def wait_exit() -> None:
+            # Wait without reaping: the group keeps its id until we have killed it.
+            os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+            exited.set()
+
+        waiter = threading.Thread(target=wait_exit, daemon=True)
+        for t in (*readers, waiter):
+            t.start()
+        timed_out = False
         try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            out, err = proc.communicate()
-            raise MeasureError(f"did not finish within the {timeout:g} s wall-clock limit "
-                               f"(process group killed)", file=file, kind="timeout")
-        except BaseException:
-            _kill_group(proc)  # Ctrl-C while measuring: leave nothing running
-            raise
+            if not exited.wait(timeout):
+                timed_out = True
+        finally:
+            # Normal end, timeout, or Ctrl-C in the build: whatever the program started dies too.
+            _kill_group(proc.pid)
+            exited.wait(10)
+            _, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            for t in readers:
+                t.join(5)   # a process that escaped the group may hold the pipes: stop waiting
+            for stream in (proc.stdout, proc.stderr):
+                stream.close()
         seconds = time.perf_counter() - start
-    result = RunResult(list(argv), proc.returncode, out, err, seconds)
+    peak = usage.ru_maxrss * 1024
+    result = RunResult(list(argv), proc.returncode, _text(out), _text(err), seconds,
+                       peak_rss=peak if peak > 1.1 * inherited else 0,
+                       truncated=bool(flags.get("truncated")))
+    if timed_out:
+        raise MeasureError(f"did not finish within the {timeout:g} s wall-clock limit; its process "
+                           f"group was killed", file=file, kind="timeout")
     if check and proc.returncode != 0:
         raise MeasureError(describe_failure(result, memory_bytes), file=file,
-                           kind="memory" if _looks_like_oom(result) else "crash")
+                           kind="memory" if _is_memory(result, memory_bytes) else "crash")
     return result
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
+def _own_rss() -> int:
+    """This process's resident set: a forked child starts its high-water mark there."""
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
+        return int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _text(chunks: list[bytes]) -> str:
+    return b"".join(chunks).decode("utf-8", errors="replace")
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
         pass
-    proc.wait()
 
 
 def _looks_like_oom(r: RunResult) -> bool:
@@ -103,14 +185,34 @@ def _looks_like_oom(r: RunResult) -> bool:
         or "std::bad_alloc" in text
 
 
+def _is_memory(r: RunResult, memory_bytes: int | None) -> bool:
+    """Out of memory: it said so, or it failed with its resident set near the limit."""
+    if r.returncode == 0:
+        return False
+    return _looks_like_oom(r) or bool(memory_bytes and r.peak_rss >= MEMORY_NEAR_LIMIT * memory_bytes)
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1 << 20):,.0f} MiB"
+
+
 def describe_failure(r: RunResult, memory_bytes: int | None) -> str:
+    """One line a reader can act on: what happened, then the last lines of stderr."""
     tail = r.stderr.strip().splitlines()[-3:]
     detail = (": " + " | ".join(tail)) if tail else ""
     if r.returncode < 0:
         name = signal_name(-r.returncode)
+        how = f"killed by {name}"
         if name == "SIGXCPU":
-            return "killed by SIGXCPU: passed its CPU-time limit" + detail
-        return f"killed by {name}" + detail
-    if _looks_like_oom(r) and memory_bytes:
-        return f"ran out of memory under the {memory_bytes >> 20} MiB address-space limit" + detail
-    return f"exited with status {r.returncode}" + detail
+            how += " (passed its CPU-time limit)"
+        elif name == "SIGXFSZ":
+            how += f" (wrote a file larger than the {_mib(DEFAULT_FILE_BYTES)} limit)"
+        elif name == "SIGKILL":
+            how += " (not by this build's limits; perhaps the kernel's out-of-memory killer)"
+    else:
+        how = f"exited with status {r.returncode}"
+    if _is_memory(r, memory_bytes):
+        limit = f"the {_mib(memory_bytes)} address-space limit" if memory_bytes else "the machine's memory"
+        peak = f" (peak resident {_mib(r.peak_rss)})" if r.peak_rss else ""
+        return f"ran out of memory under {limit}{peak}, then {how}{detail}"
+    return how + detail

@@ -22,8 +22,8 @@ def compiler() -> str:
     path = shutil.which(cc)
     if not path:
         raise MeasureError(f"no C compiler: {cc!r} is not on PATH. Install gcc (Debian: apt-get "
-                           f"install gcc) or set CC; or build from cached results with "
-                           f"CHAPTER_MEASURE=cached", kind="toolchain")
+                           f"install gcc) or set CC to one; until then the C experiments show this "
+                           f"machine's cached results, where there are any", kind="toolchain")
     return path
 
 
@@ -40,11 +40,21 @@ def compile_c(source: Path, out: Path, flags: list[str], *, root: Path,
               link: list[str] | None = None) -> Path:
     """Compile one listing to an executable; a diagnostic with file:line on failure."""
     rel = os.path.relpath(source, root)
-    argv = [compiler(), *BASE_FLAGS, *flags, "-o", str(out), rel, *(link or [])]
-    proc = subprocess.run(argv, cwd=root, capture_output=True, text=True, timeout=120)
+    try:
+        argv = [compiler(), *BASE_FLAGS, *flags, "-o", str(out), rel, *(link or [])]
+    except MeasureError as exc:
+        raise MeasureError(exc.reason, file=rel, kind=exc.kind)
+    try:
+        proc = subprocess.run(argv, cwd=root, capture_output=True, text=True, timeout=120,
+                              stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise MeasureError("the compiler did not finish within 120 s", file=rel, kind="compile")
     if proc.returncode != 0:
-        diag = "\n".join(l for l in proc.stderr.splitlines() if re.match(r"^[^ ].*:\d+:\d+: (error|fatal)", l))
-        raise MeasureError(f"does not compile with {' '.join(flags)}:\n{diag or proc.stderr.strip()}",
+        # The first diagnostic goes on the first line: it is what a page's box shows.
+        diag = [l for l in proc.stderr.splitlines() if re.match(r"^[^ ].*:\d+:\d+: (error|fatal)", l)]
+        first = diag[0] if diag else (proc.stderr.strip().splitlines() or ["(no diagnostic)"])[-1]
+        rest = "\n".join(diag[1:6])
+        raise MeasureError(f"does not compile ({Path(argv[0]).name} {' '.join(flags)}): {first}" + (f"\n{rest}" if rest else ""),
                            file=rel, kind="compile")
     return out
 
