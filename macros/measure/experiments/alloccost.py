@@ -2,8 +2,9 @@
 and the machine code of each timed function.
 
 The listing times itself with clock_gettime over many calls per repeat (a call here is a
-few nanoseconds, far below what a per-call clock or a Python harness could resolve) and
-prints one line per repeat; medians and spreads are taken over the repeats.
+few nanoseconds, far below what a per-call clock or a Python harness could resolve); each
+repeat reports its fastest batch, so a batch interrupted by other work on this shared
+machine does not count. Medians and spreads are taken over the repeats.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ C_FLAGS = ("-O2",)
 FUNCS = {"heap": "heap_block", "churn": "heap_churn", "stack": "stack_block", "vla": "stack_vla",
          "empty": "empty_call"}
 # (calls per repeat, repeats) by scale: the calls make each repeat tens of milliseconds long.
-SIZES = {"full": (1_000_000, 15), "quick": (100_000, 5)}
+SIZES = {"full": (1_000_000, 21), "quick": (50_000, 9)}
 
 _HEADER = re.compile(r"block of (\d+) bytes, (\d+) calls per repeat")
 _REPEAT = re.compile(r"^repeat \d+: (.*)$", re.M)
@@ -33,7 +34,7 @@ _SUB_IMM = re.compile(r"^\s*sub rsp,(0x[0-9a-f]+)$", re.M)
 def parse_repeats(stdout: str) -> tuple[dict[str, list[float]], dict]:
     """alloc_cost's output -> ({kind: [ns per call, one per repeat]}, {"block": B, "calls": N})."""
     per: dict[str, list[float]] = {}
-    for line in _REPEAT.findall(stdout):
+    for line in _REPEAT.findall(stdout):      # a repeat may print its figures over two lines
         for kind, value in re.findall(r"(\w+) ([0-9.]+)", line):
             per.setdefault(kind, []).append(float(value))
     m = _HEADER.search(stdout)
