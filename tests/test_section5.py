@@ -342,3 +342,13 @@ def test_verdict_py_list_scattered(root, slower, numpy, ordered, expected):
     assert verdict(root, "py-list-scattered", {"pylocality.shuffled_slower": slower,
                                                "pylocality.ns_per_elem_numpy": numpy,
                                                "pylocality.ns_per_elem_py_list_ordered": ordered}) == expected
+
+
+@pytest.mark.parametrize("array, shuffled, expected", [
+    (0.0625, 0.99, "holds"),
+    (0.0625, 0.1, "differs"),         # the shuffled list barely misses: something kept it local
+    (0.5, 0.1, "does-not-hold"),
+])
+def test_verdict_list_misses(root, array, shuffled, expected):
+    assert verdict(root, "list-misses", {"cachesim.d1_misses_per_elem_array": array,
+                                         "cachesim.d1_misses_per_elem_shuffled": shuffled}) == expected

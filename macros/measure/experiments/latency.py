@@ -51,6 +51,15 @@ def ns_fact(values: list[float], **extra) -> dict:
     return fact(s["median"], "ns", spread=s, **extra)
 
 
+def huge_page_size() -> int | None:
+    """The size of a huge page (Hugepagesize in /proc/meminfo), in bytes."""
+    try:
+        m = re.search(r"^Hugepagesize:\s+(\d+) kB", Path("/proc/meminfo").read_text(), re.M)
+    except OSError:
+        return None
+    return int(m.group(1)) << 10 if m else None
+
+
 def thp_mode() -> str:
     try:
         text = THP_FILE.read_text()
@@ -124,13 +133,14 @@ def run_cacheline(ctx: Context) -> dict:
         "strides": fact(table, None),
         "line_from_strides": fact(line_from_passes(rows), "B"),
     }
-    if line in by_stride and 16 in by_stride:
-        # Reads within one line ride along: a pass reading every line-th byte should take
-        # about as long as one reading every 16th, with four times the reads.
-        facts["pass_line_vs_16"] = ratio(by_stride[line], by_stride[16])
-        facts["reads_share_lines"] = fact(facts["pass_line_vs_16"]["value"] <= 1.25)
-    if 4 * line in by_stride and line in by_stride:
-        facts["pass_4line_vs_line"] = ratio(by_stride[4 * line], by_stride[line])
+    # Reads within one line ride along: a pass reading every line-th byte should take about
+    # as long as one reading every 16th, with a quarter of the reads (line 64).
+    facts["pass_line_vs_16"] = ratio(by_stride[line], by_stride[16]) \
+        if line in by_stride and 16 in by_stride else fact(None, "x")
+    facts["reads_share_lines"] = fact(facts["pass_line_vs_16"]["value"] is not None
+                                      and facts["pass_line_vs_16"]["value"] <= 1.25)
+    facts["pass_4line_vs_line"] = ratio(by_stride[4 * line], by_stride[line]) \
+        if 4 * line in by_stride and line in by_stride else fact(None, "x")
     for r in table:
         facts[f"ns_per_read_{r['stride']}"] = fact(r["ns_per_read"], "ns")
     text = "\n".join(f"{r['stride']:>6} B  {r['pass_ns'] / 1e6:9.3f} ms per pass  "
@@ -201,18 +211,25 @@ def run_latency(ctx: Context) -> dict:
     largest = min(largest, m["memory_bytes"] // 4)
     sizes = chase_sizes(largest)
     quick = ctx.scale.name != "full"
-    loads = 1 << (16 if quick else 19)     # per repeat: ~0.1 s at RAM latency (full scale)
-    base = [str(exe), "--loads", str(loads), "--repeats", str(ctx.scale.repeats)]
+    # Loads per repeat: ~0.1 s at RAM latency (full scale). Sizes that fit in L2 take a few ns
+    # per load, so they get 8x the loads, to outlast a timer interrupt by far.
+    loads = 1 << (16 if quick else 19)
+    near = [s for s in sizes if s <= (caches.get("l2") or 0)]
+    far = [s for s in sizes if s not in near]
+
+    def chase(count: int, extra: list[str]) -> str:
+        argv = [str(exe), "--loads", str(count), "--repeats", str(ctx.scale.repeats), *extra]
+        return runner.run(pinned(argv), file=LATENCY_SRC, timeout=300).stdout
 
     check = runner.run([str(exe), "--check", str(SMALLEST_CHASE), str(1 << 20)], file=LATENCY_SRC).stdout
     cycles = re.findall(r"slots (\d+) cycle (\d+)", check)
-    out = runner.run(pinned(base + [str(s) for s in sizes]), file=LATENCY_SRC, timeout=300).stdout
+    out = "\n".join(chase(c, [str(s) for s in group]).rstrip("\n") for c, group in ((8 * loads, near), (loads, far)) if group)
     rows = parse_chase(out)
     if [r["bytes"] for r in rows] != sizes:
         raise MeasureError(f"unexpected output:\n{out[-500:]}", file=LATENCY_SRC)
     # The same chase over the largest working set, with huge pages asked for: the part of
     # the RAM figure that is address translation (TLB misses and page walks).
-    huge_out = runner.run(pinned(base + ["--huge", str(sizes[-1])]), file=LATENCY_SRC, timeout=120).stdout
+    huge_out = chase(loads, ["--huge", str(sizes[-1])])
     huge_rows = parse_chase(huge_out)
 
     stairs = []
@@ -225,27 +242,34 @@ def run_latency(ctx: Context) -> dict:
     facts = {
         "staircase": fact(stairs, None),
         "loads_per_size": fact(loads),
+        "loads_per_size_near": fact(8 * loads),
         "repeats": fact(ctx.scale.repeats),
         "page_size": fact(m["page_size"], "B"),
         "thp_mode": fact(thp_mode()),
+        "huge_page_size": fact(huge_page_size(), "B"),
         "single_cycle": fact(bool(cycles) and all(a == b for a, b in cycles)),
         "largest_bytes": fact(sizes[-1], "B"),
     }
     for name, size in caches.items():
         facts[f"{name}_bytes"] = fact(size, "B")
-    for name, point in points.items():
-        facts[f"{name}_ns"] = {**per_size[point["bytes"]], "bytes": point["bytes"]}
-        facts[f"{name}_at_bytes"] = fact(point["bytes"], "B")
+    # Every key is always recorded (None where it does not apply), so a page can test for it.
+    for name in ("l1", "l2", "l3", "ram"):
+        point = points.get(name)
+        facts[f"{name}_ns"] = {**per_size[point["bytes"]], "bytes": point["bytes"]} if point else fact(None, "ns")
+        facts[f"{name}_at_bytes"] = fact(point["bytes"] if point else None, "B")
     facts["ram_over_l1"] = ratio(facts["ram_ns"], facts["l1_ns"])
-    if "l2" in points:
-        facts["effective_llc_bytes"] = fact(effective_llc(stairs, points["l2"]["ns"], points["ram"]["ns"]), "B")
-        if caches.get("l3"):
-            facts["l3_reported_over_effective"] = fact(caches["l3"] / facts["effective_llc_bytes"]["value"], "x") \
-                if facts["effective_llc_bytes"]["value"] else fact(None, "x")
-    if huge_rows:
-        facts["ram_ns_huge"] = ns_fact(huge_rows[0]["ns"], bytes=huge_rows[0]["bytes"])
-        facts["huge_granted_bytes"] = fact((huge_granted(huge_out) or 0) << 10, "B")
-        facts["tlb_share_of_ram"] = fact(1 - facts["ram_ns_huge"]["value"] / facts["ram_ns"]["value"])
+    eff = effective_llc(stairs, points["l2"]["ns"], points["ram"]["ns"]) if "l2" in points else None
+    facts["effective_llc_bytes"] = fact(eff, "B")
+    facts["llc_bytes"] = fact(llc["size"] if llc else None, "B")
+    facts["llc_smaller_than_reported"] = fact(bool(eff and llc and eff < llc["size"] // 2))
+    huge = huge_rows[0] if huge_rows else None
+    facts["ram_ns_huge"] = ns_fact(huge["ns"], bytes=huge["bytes"]) if huge else fact(None, "ns")
+    facts["huge_granted_bytes"] = fact((huge_granted(huge_out) or 0) << 10, "B")
+    facts["huge_pages_granted"] = fact(bool(huge) and facts["huge_granted_bytes"]["value"] >= huge["bytes"] // 2)
+    facts["tlb_ns"] = fact(facts["ram_ns"]["value"] - huge_ns if (huge_ns := facts["ram_ns_huge"]["value"]) else None, "ns")
+    # Faster beyond the noise: the slowest quarter on huge pages beats the fastest on small ones.
+    facts["huge_pages_faster"] = fact(bool(huge) and facts["huge_pages_granted"]["value"]
+                                      and facts["ram_ns_huge"]["spread"]["q3"] < facts["ram_ns"]["spread"]["q1"])
 
     names = {points[k]["bytes"]: k.upper() for k in points}
     table = "\n".join(f"{nbytes(s['bytes']):>10}  {s['ns']:8.2f} ns  [{s['q1']:.2f} .. {s['q3']:.2f}]"
