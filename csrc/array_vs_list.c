@@ -67,9 +67,11 @@ int main(int argc, char **argv) {
     size_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 10000000;
     int repeats = argc > 2 ? atoi(argv[2]) : 1;
     const char *only = argc > 3 ? argv[3] : "";
+    const char *layout[3] = {"array", "ordered", "shuffled"};
+    const char *label[3] = {"array", "ordered list", "shuffled list"};
     int want[3];
     for (int v = 0; v < 3; v++)
-        want[v] = !*only || !strcmp(only, (const char *[]){"array", "ordered", "shuffled"}[v]);
+        want[v] = !*only || !strcmp(only, layout[v]);
     if (n < 1 || n > 1000000000 || repeats < 1 || repeats > 1000 || !(want[0] | want[1] | want[2])) {
         fprintf(stderr, "usage: array_vs_list [N [REPEATS [array|ordered|shuffled]]]\n");
         return 2;
@@ -94,7 +96,6 @@ int main(int argc, char **argv) {
     }
     const struct node *shuffled = build_list(pool_shuffled, slot, n);
 
-    const char *label[3] = {"array", "ordered list", "shuffled list"};
     double *times[3];
     long long sum[3] = {0, 0, 0};
     for (int v = 0; v < 3; v++)
@@ -117,7 +118,7 @@ int main(int argc, char **argv) {
     if (repeats > 1)
         for (int v = 0; v < 3; v++) {
             if (!want[v]) continue;
-            printf("times %s:", v == 0 ? "array" : v == 1 ? "ordered" : "shuffled");
+            printf("times %s:", layout[v]);
             for (int r = 0; r < repeats; r++)
                 printf(" %.6f", times[v][r]);
             printf("\n");
