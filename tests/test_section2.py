@@ -247,10 +247,11 @@ def test_alloc_cost_listing(root, tmp_path):
     assert "malloc" in asm["heap_block"] and "free" in asm["heap_block"]
     assert "malloc" in asm["heap_churn"] and "free" in asm["heap_churn"]
     for f in ("stack_block", "stack_vla"):
-        assert re.search(r"mov BYTE PTR \[r[sb]p", asm[f]), f"{f} lost its store:\n{asm[f]}"
+        assert "BYTE PTR [" in asm[f], f"{f} lost its store:\n{asm[f]}"
         lowers, releases = ac.rsp_instructions(asm[f])
         assert lowers >= 1 and releases >= 1, asm[f]
-    assert "call" not in asm["stack_block"], "the stack side calls nothing"
+    assert "malloc" not in asm["stack_block"] and "alloca" not in asm["stack_block"], \
+        "the stack side calls no allocator"
 
 
 def test_alloc_parsers_fixed():
