@@ -69,8 +69,10 @@ class Chapter:
             raise PageError(f"page {self.page}: unknown figure {ref!r} (no experiment {exp_name!r}; "
                             f"known: {', '.join(sorted(self.doc.get('experiments', {})))})")
         if exp.get("status") == "ok" and fact_name not in exp.get("facts", {}):
+            known = sorted(exp.get("facts", {}))
             raise PageError(f"page {self.page}: unknown figure {ref!r}: experiment {exp_name!r} "
-                            f"records no fact {fact_name!r}")
+                            f"records no fact {fact_name!r} (it records: {', '.join(known[:20])}"
+                            f"{', ...' if len(known) > 20 else ''})")
         fact, why = self.facts.get(ref)
         if fact is None:
             self._warn_unmeasured(exp_name, why)
@@ -117,13 +119,16 @@ class Chapter:
             return ""
         limit = self.doc.get("noisy_rel_iqr", NOISY_REL_IQR)
         spread = fmt.spread(fact) or f"spread {fact.get('rel_spread', 0):.0%} of the value"
+        # Said the way the spread is shown: a timing's as IQR ±half of it, a ratio's as its bounds.
+        allowed = (f"IQR ±{fmt.sig(limit * 50, 2)}%" if fact.get("spread")
+                   else f"quartile bounds {limit:.0%} of the value apart")
         if (self.page, ref) not in self.warned:
             self.warned.add((self.page, ref))
-            log.warning(f"{self.page}: figure {ref} is noisy ({spread}; the limit is a spread of "
-                        f"{limit:.0%} of the value): measure again on a quieter machine")
+            log.warning(f"{self.page}: figure {ref} is noisy ({spread}; more than {allowed}): "
+                        f"measure again on a quieter machine")
         if not html:
             return f" — noisy ({spread})" if fmt.spread(fact) == "" else " — noisy"
-        title = f"the spread between quartiles is more than {limit:.0%} of the value: this figure is not reliable"
+        title = f"spread more than {allowed}: this figure is not reliable"
         return f' <span class="noisy" title="{render.esc(title)}">noisy: {render.esc(spread)}</span>'
 
     def raw(self, ref: str):

@@ -425,7 +425,7 @@ def test_corrupt_cache_is_refused_and_measured_again(tmp_path):
 
 # ------------------------------------------------------------------ 7. interrupted build
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=lambda s: s.name)
 def test_interrupted_build_keeps_what_it_measured(tmp_path, sig):
     lab = Lab(tmp_path, {"slow": {}, "after": {"program": "ok"}})
     (lab.state / "hold").touch()
@@ -440,7 +440,7 @@ def test_interrupted_build_keeps_what_it_measured(tmp_path, sig):
     assert proc.returncode != 0
     wait_for(lambda: not alive(program), 5, "the interrupted program to be gone")
     text = log.read_text()
-    if sig == signal.SIGINT:
+    if sig != signal.SIGKILL:      # Ctrl-C and `kill` are told; after kill -9 nobody can speak
         no_traceback(text)
         assert "interrupted while measuring slow" in text
         assert "The next build measures only slow, after" in text
@@ -575,3 +575,20 @@ def test_undefined_name_in_a_page_is_named_without_traceback():
         Environment(undefined=StrictUndefined).from_string("{{ no_such_macro('x') }}").render()
     text = format_error(e.value, "", Page)
     assert text.startswith("page p.md: 'no_such_macro' is undefined") and "Traceback" not in text
+
+
+def test_readme_states_the_limits_the_code_applies(root):
+    """The README's limits section says what runner.py, engine.py and config.py really do."""
+    text = (root / "README.md").read_text().split("## What the build runs, and its limits", 1)[1]
+    text = " ".join(text.split("\n## ", 1)[0].split())
+
+    def size(n: int) -> str:
+        return f"{n >> 30} GiB" if n >= 1 << 30 else f"{n >> 20} MiB"
+    for phrase in (f"{runner.DEFAULT_TIMEOUT_S:g} s per program", f"{size(runner.DEFAULT_MEMORY_BYTES)} per program",
+                   f"| {size(runner.DEFAULT_FILE_BYTES)} |", f"{size(runner.MAX_OUTPUT_BYTES)} per stream",
+                   f"({engine.DEFAULT_LOCK_WAIT_S:g} by default)", f"more than {NOISY_REL_IQR:.0%} of its median",
+                   f'"IQR ±{NOISY_REL_IQR * 50:g}%"',
+                   "PR_SET_PDEATHSIG", "/dev/null", "not a sandbox"):
+        assert phrase in text, phrase
+    for key in runner.MINIMAL_ENV_KEYS:
+        assert key.split("_")[0] in text, key

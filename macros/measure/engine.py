@@ -105,7 +105,7 @@ def _run_one(exp: Experiment, root: Path, scale: Scale, progress: Progress) -> d
     except Exception as exc:  # an engine bug must not lose the other experiments' results
         payload = {"status": "failed", "reason": f"internal error: {type(exc).__name__}: {exc}",
                    "file": _shown_path(exp.module, root), "kind": "internal", "traceback": traceback.format_exc(limit=6)}
-        progress("debug", f"{exp.name}: {payload['traceback']}")
+        progress("debug", f"{exp.name}: {payload['traceback'].rstrip()}")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     payload["seconds"] = round(time.perf_counter() - t0, 3)
@@ -122,8 +122,25 @@ def _run_one(exp: Experiment, root: Path, scale: Scale, progress: Progress) -> d
                              + ", ".join(noisy))
     else:
         where = f" ({payload['file']})" if payload.get("file") else ""
-        progress("warning", f"experiment {exp.name}{where} not measured: {payload['reason']}")
+        progress("warning", f"experiment {exp.name}{where} not measured: {payload['reason']}\n"
+                            f"  fix: {fix_hint(exp.name, payload)}")
     return payload
+
+
+def fix_hint(name: str, failure: dict) -> str:
+    """What to do about a failed experiment, by the kind of failure."""
+    alone = f"`python scripts/measure.py --scale quick --only {name} -v` runs it alone"
+    return {
+        "compile": "correct the listing where the compiler points; the last good result stays cached "
+                   "and is used again once the file is back as it was",
+        "crash": f"the program fails when run; {alone}",
+        "timeout": "the program did not end: look for a loop that never exits, or pass a larger "
+                   "timeout= to runner.run in the experiment",
+        "memory": "the program allocates more than its limit: look for an allocation without bound, "
+                  "or pass a larger memory_bytes= to runner.run in the experiment",
+        "toolchain": "install gcc (Debian: apt-get install gcc) or set CC to a C compiler",
+        "internal": f"a bug in the experiment's module; {alone} and shows the traceback",
+    }.get(failure.get("kind"), alone)
 
 
 def _shown_path(path: str | None, root: Path) -> str | None:
