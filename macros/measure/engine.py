@@ -212,10 +212,11 @@ def measure(root: Path, *, mode: str, scale: Scale, progress: Progress | None = 
     missing: list[str] = []
     for exp in experiments:
         if no_cc is not None and needs_compiler(exp):
-            entry = _without_compiler(store, exp, no_cc, machine, progress)
-            if entry is None and mode == "cached" and not (only and exp.name not in only):
+            asked = not only or exp.name in only
+            entry = _without_compiler(store, exp, no_cc, machine, progress if asked else _quiet)
+            if entry is None and mode == "cached" and asked:
                 missing.append(exp.name)
-            elif entry is not None or not (only and exp.name not in only):
+            elif entry is not None or asked:
                 entries[exp.name] = entry or _failed(exp, no_cc)
             continue
         key = key_for(exp, root, scale)
@@ -284,6 +285,10 @@ def measure(root: Path, *, mode: str, scale: Scale, progress: Progress | None = 
     doc = build_document(root, scale, experiments, entries)
     write_results(root, scale, doc)
     return doc
+
+
+def _quiet(level: str, message: str) -> None:
+    pass
 
 
 def _try_load(store: cache.Store, name: str, key: str) -> dict | None:

@@ -9,7 +9,9 @@ class MeasureError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.file = file
-        self.kind = kind  # compile | crash | timeout | memory | toolchain | error
+        # compile | crash | timeout | memory | toolchain | internal | error: the engine's advice
+        # to the user (engine.fix_hint) and the tests go by it.
+        self.kind = kind
 
     def __str__(self) -> str:
         return f"{self.file}: {self.reason}" if self.file else self.reason
