@@ -592,3 +592,16 @@ def test_readme_states_the_limits_the_code_applies(root):
         assert phrase in text, phrase
     for key in runner.MINIMAL_ENV_KEYS:
         assert key.split("_")[0] in text, key
+
+
+def test_cffi_build_of_a_broken_listing_names_file_and_line(tmp_path):
+    """The timed C (built through cffi) reports a syntax error like a compiled listing does."""
+    from macros.measure import toolchain
+    from macros.measure.errors import MeasureError
+    src = tmp_path / "csrc/broken.c"
+    src.parent.mkdir()
+    src.write_text("long long f(void) {\n    return 1\n}\n")
+    with pytest.raises(MeasureError) as e:
+        toolchain.build_cffi("_broken", "long long f(void);", src, ["-O2"], tmp_path / "out", root=tmp_path)
+    assert e.value.kind == "compile" and e.value.file == "csrc/broken.c"
+    assert re.match(r"does not compile \(\S+ -O2\): csrc/broken.c:[23]:\d+: error", e.value.reason), e.value.reason

@@ -44,6 +44,12 @@ def compile_c(source: Path, out: Path, flags: list[str], *, root: Path,
         argv = [compiler(), *BASE_FLAGS, *flags, "-o", str(out), rel, *(link or [])]
     except MeasureError as exc:
         raise MeasureError(exc.reason, file=rel, kind=exc.kind)
+    _compile(argv, rel, flags, root)
+    return out
+
+
+def _compile(argv: list[str], rel: str, flags: list[str], root: Path) -> None:
+    """Run the compiler; on failure, a MeasureError whose first line is gcc's first diagnostic."""
     try:
         proc = subprocess.run(argv, cwd=root, capture_output=True, text=True, timeout=120,
                               stdin=subprocess.DEVNULL)
@@ -54,9 +60,8 @@ def compile_c(source: Path, out: Path, flags: list[str], *, root: Path,
         diag = [l for l in proc.stderr.splitlines() if re.match(r"^[^ ].*:\d+:\d+: (error|fatal)", l)]
         first = diag[0] if diag else (proc.stderr.strip().splitlines() or ["(no diagnostic)"])[-1]
         rest = "\n".join(diag[1:6])
-        raise MeasureError(f"does not compile ({Path(argv[0]).name} {' '.join(flags)}): {first}" + (f"\n{rest}" if rest else ""),
-                           file=rel, kind="compile")
-    return out
+        raise MeasureError(f"does not compile ({Path(argv[0]).name} {' '.join(flags)}): {first}"
+                           + (f"\n{rest}" if rest else ""), file=rel, kind="compile")
 
 
 def disassemble(binary: Path, symbol: str) -> str:
@@ -101,6 +106,13 @@ def build_cffi(module: str, cdef: str, source: Path, flags: list[str], outdir: P
     ffi.set_source(module, f'#include "{source.name}"\n', include_dirs=[str(source.parent)],
                    extra_compile_args=list(flags))
     rel = os.path.relpath(source, root)
+    # cffi's own compiler errors print to the terminal and say only "exit code 1": check the
+    # listing first, so a syntax error is reported with its file:line like any other.
+    try:
+        cc = compiler()
+    except MeasureError as exc:
+        raise MeasureError(exc.reason, file=rel, kind=exc.kind)
+    _compile([cc, *BASE_FLAGS, *flags, "-fsyntax-only", rel], rel, list(flags), root)
     try:
         ffi.compile(tmpdir=str(outdir), verbose=False)
     except Exception as exc:  # distutils raises CompileError with the compiler's output on stderr
