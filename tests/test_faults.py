@@ -46,6 +46,8 @@ def _make(name: str, spec: dict) -> Experiment:
     src = f"csrc/lab_{{name}}.c"
 
     def run(ctx: Context) -> dict:
+        if spec.get("bug"):
+            return {{}}["a key the experiment forgot to set"]
         exe = ctx.workdir / name
         toolchain.compile_c(ctx.src(src), exe, ["-O0"], root=ctx.root)
         values, out = [], ""
@@ -605,3 +607,22 @@ def test_cffi_build_of_a_broken_listing_names_file_and_line(tmp_path):
         toolchain.build_cffi("_broken", "long long f(void);", src, ["-O2"], tmp_path / "out", root=tmp_path)
     assert e.value.kind == "compile" and e.value.file == "csrc/broken.c"
     assert re.match(r"does not compile \(\S+ -O2\): csrc/broken.c:[23]:\d+: error", e.value.reason), e.value.reason
+
+
+def test_engine_bugs_are_named_not_dumped(tmp_path):
+    """An experiment that raises, and an experiment module that does not even import."""
+    lab = Lab(tmp_path, {"bug": {"bug": True, "program": "ok"}})
+    out = lab.measure()
+    assert out.returncode == 1
+    no_traceback(out.stderr)
+    assert re.search(r"experiment bug \(macros/measure/experiments/zlab.py\) not measured: internal error: "
+                     r"KeyError: 'a key the experiment forgot to set'\n\s+fix: a bug in the experiment's module; "
+                     r"`python scripts/measure.py --scale quick --only bug -v` runs it alone", out.stderr), out.stderr
+    assert lab.entries("cside")          # the other experiments were measured all the same
+    (lab.path / "macros/measure/experiments/zbroken.py").write_text("EXPERIMENTS = [\n")
+    build = lab.build()
+    assert build.returncode != 0
+    no_traceback(build.stderr)
+    assert re.search(r"macros/measure/experiments/zbroken.py:1: an experiment module cannot be loaded "
+                     r"\(SyntaxError: .*\); fix it or move it out of macros/measure/experiments/", build.stderr), \
+        build.stderr[-2000:]
