@@ -54,7 +54,11 @@ def run_benchmarks(specs: list[dict], scale: Scale, *, file: str,
                 argv += ["--affinity", cpu]
             env = runner.minimal_env({"PYTHONPATH": os.pathsep.join(sys.path[1:])})
             runner.run(argv, file=file, timeout=timeout, memory_bytes=None, env=env)
-            benchmarks += pyperf.BenchmarkSuite.load(str(out_path)).get_benchmarks()
+            try:
+                benchmarks += pyperf.BenchmarkSuite.load(str(out_path)).get_benchmarks()
+            except (OSError, ValueError) as exc:   # the workers ended without writing results
+                raise MeasureError(f"pyperf wrote no readable results ({type(exc).__name__}: {exc})",
+                                   file=file, kind="crash")
         merged = Path(tmp, "suite.json")
         pyperf.BenchmarkSuite(benchmarks).dump(str(merged))
         suite = json.loads(merged.read_text())
