@@ -28,8 +28,6 @@ from conftest import copy_project
 from macros.measure import cache, engine, runner
 from macros.measure.config import NOISY_REL_IQR
 
-pytestmark = pytest.mark.slow
-
 # ------------------------------------------------------------------ the throwaway project
 
 LAB_MODULE = '''"""Test-only experiments, written by tests/test_faults.py into a throwaway copy."""
@@ -231,6 +229,7 @@ def text_of(html_page: str) -> str:
 
 # ------------------------------------------------------------------ 1. does not compile
 
+@pytest.mark.slow
 def test_listing_that_does_not_compile(tmp_path):
     lab = Lab(tmp_path, {})
     first = lab.measure()
@@ -271,6 +270,7 @@ def test_listing_that_does_not_compile(tmp_path):
 FAULTS = {"segv": {}, "abort": {}, "hang": {"timeout": 2}, "hog": {"memory": 512 << 20}}
 
 
+@pytest.mark.slow
 def test_crash_hang_and_memory(tmp_path):
     lab = Lab(tmp_path, {name: {**spec, "program": "ok"} for name, spec in FAULTS.items()})
     first = lab.measure()
@@ -316,6 +316,7 @@ def test_crash_hang_and_memory(tmp_path):
     assert again.returncode == 0 and not measured(again.stderr) & set(FAULTS), again.stderr[-3000:]
 
 
+@pytest.mark.slow
 def test_runner_reports_each_fault_directly(tmp_path):
     """The runner alone: signal names, the limits, and the process group."""
     from macros.measure.errors import MeasureError
@@ -340,6 +341,7 @@ def test_runner_reports_each_fault_directly(tmp_path):
 
 # ------------------------------------------------------------------ 5. no C compiler
 
+@pytest.mark.slow
 def test_no_compiler_uses_this_machines_cache(tmp_path):
     lab = Lab(tmp_path, {})
     first = lab.measure()
@@ -390,6 +392,8 @@ CORRUPTIONS = {
 }
 
 
+@pytest.mark.slow
+@pytest.mark.slow
 @pytest.mark.parametrize("how", sorted(CORRUPTIONS))
 def test_store_refuses_corrupt_entries(tmp_path, how):
     store = cache.Store(tmp_path)
@@ -403,6 +407,7 @@ def test_store_refuses_corrupt_entries(tmp_path, how):
     assert store.newest("cside") is None
 
 
+@pytest.mark.slow
 def test_corrupt_cache_is_refused_and_measured_again(tmp_path):
     lab = Lab(tmp_path, {})
     assert lab.measure().returncode == 0
@@ -461,6 +466,7 @@ def test_interrupted_build_keeps_what_it_measured(tmp_path, sig):
 
 # ------------------------------------------------------------------ 8. two builds at once
 
+@pytest.mark.slow
 def test_two_builds_at_once(tmp_path):
     lab = Lab(tmp_path, {"slow": {}})
     (lab.state / "hold").touch()
@@ -504,6 +510,7 @@ def test_page_naming_an_unknown_figure_or_claim(tmp_path, expr, says):
 
 # ------------------------------------------------------------------ 10. output is text
 
+@pytest.mark.slow
 def test_program_output_is_shown_as_text(tmp_path):
     lab = Lab(tmp_path, {"echo": {}})
     plain = lab.build("--strict")
@@ -530,6 +537,7 @@ def test_mark_noisy_uses_the_documented_threshold():
     assert facts["spread"]["rel_spread"] > NOISY_REL_IQR
 
 
+@pytest.mark.slow
 def test_noisy_timing_is_marked_and_warned(tmp_path):
     lab = Lab(tmp_path, {"jitter": {"runs": 8}})
     plain = lab.build()
@@ -609,6 +617,7 @@ def test_cffi_build_of_a_broken_listing_names_file_and_line(tmp_path):
     assert re.match(r"does not compile \(\S+ -O2\): csrc/broken.c:[23]:\d+: error", e.value.reason), e.value.reason
 
 
+@pytest.mark.slow
 def test_engine_bugs_are_named_not_dumped(tmp_path):
     """An experiment that raises, and an experiment module that does not even import."""
     lab = Lab(tmp_path, {"bug": {"bug": True, "program": "ok"}})
