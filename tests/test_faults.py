@@ -392,8 +392,6 @@ CORRUPTIONS = {
 }
 
 
-@pytest.mark.slow
-@pytest.mark.slow
 @pytest.mark.parametrize("how", sorted(CORRUPTIONS))
 def test_store_refuses_corrupt_entries(tmp_path, how):
     store = cache.Store(tmp_path)
@@ -432,6 +430,7 @@ def test_corrupt_cache_is_refused_and_measured_again(tmp_path):
 
 # ------------------------------------------------------------------ 7. interrupted build
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=lambda s: s.name)
 def test_interrupted_build_keeps_what_it_measured(tmp_path, sig):
     lab = Lab(tmp_path, {"slow": {}, "after": {"program": "ok"}})
@@ -495,6 +494,7 @@ def test_two_builds_at_once(tmp_path):
 
 # ------------------------------------------------------------------ 9. unknown names
 
+@pytest.mark.slow
 @pytest.mark.parametrize("expr, says", [
     ('{{ fig("cside.no_such_fact") }}', "page lab.md: unknown figure 'cside.no_such_fact'"),
     ('{{ claim("no-such-claim") }}', "page lab.md: unknown claim 'no-such-claim'"),
