@@ -220,9 +220,17 @@ def _svg(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
+_MEMO: dict[tuple[str, str, str], bytes] = {}   # `mkdocs serve`: a prose edit redraws nothing
+
+
 def _draw(spec: _Spec, data, theme: Theme) -> bytes:
-    with matplotlib.rc_context(RC):
-        return _svg(spec.draw(data, theme))
+    key = (spec.name, theme.name, repr(data))    # the data decide the bytes, nothing else does
+    if key not in _MEMO:
+        if len(_MEMO) > 64:
+            _MEMO.clear()
+        with matplotlib.rc_context(RC):
+            _MEMO[key] = _svg(spec.draw(data, theme))
+    return _MEMO[key]
 
 
 def _px(svg: bytes) -> tuple[int, int]:
