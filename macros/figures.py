@@ -517,11 +517,11 @@ def _addr(value) -> int:
 
 
 def _merge_segments(segments: list[dict]) -> list[dict]:
-    """Neighbouring mappings of the same name become one block (libc's five mappings, say)."""
+    """Touching mappings of the same name become one block (libc's five mappings, say)."""
     out: list[dict] = []
     for s in sorted(segments, key=lambda s: _addr(s["start"])):
         seg = {**s, "start": _addr(s["start"]), "end": _addr(s["end"]), "count": 1}
-        if out and out[-1]["name"] == seg["name"] and seg["start"] - out[-1]["end"] < (1 << 24):
+        if out and out[-1]["name"] == seg["name"] and seg["start"] == out[-1]["end"]:
             prev = out[-1]
             prev["end"] = max(prev["end"], seg["end"])
             prev["count"] += 1
