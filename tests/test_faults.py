@@ -640,3 +640,19 @@ def test_engine_bugs_are_named_not_dumped(tmp_path):
     assert re.search(r"macros/measure/experiments/zbroken.py:1: an experiment module cannot be loaded "
                      r"\(SyntaxError: .*\); fix it or move it out of macros/measure/experiments/", build.stderr), \
         build.stderr[-2000:]
+
+
+def test_programs_run_in_a_temporary_folder_with_limits_and_a_minimal_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("CHAPTER_TEST_SECRET", "should not leak")
+    probe = ("import json, os, resource, sys; print(json.dumps({'cwd': os.getcwd(), 'env': sorted(os.environ), "
+             "'core': resource.getrlimit(resource.RLIMIT_CORE), 'as': resource.getrlimit(resource.RLIMIT_AS), "
+             "'cpu': resource.getrlimit(resource.RLIMIT_CPU), 'fsize': resource.getrlimit(resource.RLIMIT_FSIZE), "
+             "'stdin': sys.stdin.read(), 'sid': os.getsid(0) == os.getpid()}))")
+    seen = json.loads(runner.run([sys.executable, "-c", probe], file="probe.py", timeout=30).stdout)
+    assert seen["cwd"] != os.getcwd() and Path(seen["cwd"]).name.startswith("chapter-run-")
+    assert not Path(seen["cwd"]).exists()                  # removed afterwards
+    assert set(seen["env"]) <= set(runner.MINIMAL_ENV_KEYS) | {"LC_ALL", "PYTHONDONTWRITEBYTECODE", "LC_CTYPE"}
+    assert seen["core"] == [0, 0]
+    assert seen["as"] == [runner.DEFAULT_MEMORY_BYTES] * 2
+    assert seen["cpu"][0] == 30 + 1 and seen["fsize"][0] == runner.DEFAULT_FILE_BYTES
+    assert seen["stdin"] == "" and seen["sid"]               # no input; its own session and group
