@@ -105,6 +105,9 @@ class Chapter:
 
     def fig(self, ref: str, part: str = "value") -> str:
         """A measured figure inline: part = value | spread | both | raw."""
+        if part not in ("value", "spread", "both", "raw"):
+            raise PageError(f"page {self.page}: fig({ref!r}, {part!r}): the part must be one of "
+                            f"value, spread, both, raw")
         fact, why = self._fact(ref)
         if fact is None:
             return render.not_measured(why)

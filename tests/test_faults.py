@@ -572,7 +572,8 @@ def test_unknown_names_in_every_macro():
                        (lambda: ch.raw("cside.nope"), "unknown figure 'cside.nope'"),
                        (lambda: ch.output("cside.nope"), "unknown evidence 'cside.nope'"),
                        (lambda: ch.book("nope"), "unknown claim 'nope'"),
-                       (lambda: ch.verdict("nope"), "unknown claim 'nope'")]:
+                       (lambda: ch.verdict("nope"), "unknown claim 'nope'"),
+                       (lambda: ch.fig("cside.c_sizeof_int", "bold"), "fig('cside.c_sizeof_int', 'bold'): the part")]:
         with pytest.raises(PageError, match=re.escape(f"page p.md: {says}")):
             call()
 
