@@ -17,7 +17,8 @@ def spread(values: list[float]) -> dict:
     vals = sorted(values)
     n = len(vals)
     med = statistics.median(vals)
-    q = statistics.quantiles(vals, n=4) if n >= 2 else [vals[0]] * 3
+    # inclusive: quartiles stay within the values seen, even with few of them
+    q = statistics.quantiles(vals, n=4, method="inclusive") if n >= 2 else [vals[0]] * 3
     return {
         "n": n,
         "min": vals[0],
