@@ -260,6 +260,9 @@ def run_latency(ctx: Context) -> dict:
     facts["ram_over_l1"] = ratio(facts["ram_ns"], facts["l1_ns"])
     eff = effective_llc(stairs, points["l2"]["ns"], points["ram"]["ns"]) if "l2" in points else None
     facts["effective_llc_bytes"] = fact(eff, "B")
+    inside = [st for st in stairs if eff and st["bytes"] <= eff // 2]
+    facts["effective_llc_ns"] = {**per_size[inside[-1]["bytes"]], "bytes": inside[-1]["bytes"]} \
+        if inside else fact(None, "ns")
     facts["llc_bytes"] = fact(llc["size"] if llc else None, "B")
     facts["llc_smaller_than_reported"] = fact(bool(eff and llc and eff < llc["size"] // 2))
     huge = huge_rows[0] if huge_rows else None
