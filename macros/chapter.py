@@ -114,9 +114,10 @@ class Chapter:
         if part == "raw":
             return render.esc(fact["value"])
         text = {"value": fmt.value, "spread": fmt.spread, "both": fmt.with_spread}[part](fact)
-        return render.figure_span(text, self.provenance_line(ref.partition(".")[0])) + self._noisy(ref, fact)
+        return (render.figure_span(text, self.provenance_line(ref.partition(".")[0]))
+                + self._noisy(ref, fact, repeat_spread=part != "both"))
 
-    def _noisy(self, ref: str, fact: dict, html: bool = True) -> str:
+    def _noisy(self, ref: str, fact: dict, html: bool = True, repeat_spread: bool = True) -> str:
         """A timing marked noisy when measured: a visible marker with its spread, and a warning."""
         if not fact.get("noisy"):
             return ""
@@ -132,7 +133,8 @@ class Chapter:
         if not html:
             return f" — noisy ({spread})" if fmt.spread(fact) == "" else " — noisy"
         title = f"spread more than {allowed}: this figure is not reliable"
-        return f' <span class="noisy" title="{render.esc(title)}">noisy: {render.esc(spread)}</span>'
+        label = f"noisy: {spread}" if repeat_spread else "noisy"
+        return f' <span class="noisy" title="{render.esc(title)}">{render.esc(label)}</span>'
 
     def raw(self, ref: str):
         """The measured value itself, for arithmetic or conditions in a page."""

@@ -54,8 +54,11 @@ def _check_line(r, fact_label) -> str:
     if r.passed is None:
         return f"<li>{esc(fact_label(c.fact))}: {not_measured(r.reason)}</li>"
     exp = fmt.value({"value": c.expected, "unit": r.unit}) if c.expected is not None else ""
-    rule = OP_TEXT[c.op].format(exp=exp, factor=f"{c.factor or 0:g}", min=c.min, max=c.max,
-                                other=r.other_text)
+    if c.op == "range":
+        lo, hi = (fmt.value({"value": v, "unit": r.unit}) if v is not None else None for v in (c.min, c.max))
+        rule = f"between {lo} and {hi}" if lo and hi else (f"at least {lo}" if lo else f"at most {hi}")
+    else:
+        rule = OP_TEXT[c.op].format(exp=exp, factor=f"{c.factor or 0:g}", other=r.other_text)
     mark = "✓" if r.passed else "✗"
     return (f"<li><span class=\"check check--{'pass' if r.passed else 'fail'}\">{mark}</span> "
             f"{esc(fact_label(c.fact))} = <strong>{esc(r.text)}</strong>, {esc('rule: ' + rule)}</li>")
