@@ -40,3 +40,22 @@ def ratio(num: dict, den: dict, **extra: Any) -> dict:
     """Median over median; the spread of the ratio is bounded by the quartiles of each side."""
     a, b = num["spread"], den["spread"]
     return fact(a["median"] / b["median"], "x", low=a["q1"] / b["q3"], high=a["q3"] / b["q1"], **extra)
+
+
+def paired_ratio(num: list[float], den: list[float], **extra: Any) -> dict:
+    """Median of the ratios num[i] / den[i] of runs made side by side, with their spread.
+
+    Pairing cancels what the shared machine does to both sides at once (a slow spell, a
+    frequency change), which a ratio of two medians taken minutes apart cannot.
+    """
+    ratios = [a / b for a, b in zip(num, den) if b > 0]
+    sp = spread(ratios)
+    return fact(sp["median"], "x", spread=sp, low=sp["q1"], high=sp["q3"], paired=True, **extra)
+
+
+def rounds_ratio(num: dict, den: dict, **extra: Any) -> dict:
+    """A ratio of two timings: paired by round when both were timed in the same rounds."""
+    a, b = num.get("rounds"), den.get("rounds")
+    if a and b and len(a) == len(b) and len(a) >= 2:
+        return paired_ratio(a, b, **extra)
+    return ratio(num, den, **extra)

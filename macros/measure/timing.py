@@ -6,6 +6,7 @@ re-executes it for each worker) loads the code under test and times it.
 from __future__ import annotations
 
 import json
+import statistics
 import os
 import sys
 import tempfile
@@ -28,41 +29,65 @@ def pin_cpu() -> str | None:
     return str(cpus[-1]) if len(cpus) > 1 else None
 
 
+def _pyperf(group: list[dict], loops: int, scale: Scale, tmp: str, tag: str, cpu: str | None,
+            file: str, timeout: float) -> list:
+    """One pyperf run of a group of benchmarks sharing a loop count: one worker process each."""
+    import pyperf
+
+    spec_path = Path(tmp, f"spec-{tag}.json")
+    out_path = Path(tmp, f"out-{tag}.json")
+    spec_path.write_text(json.dumps(group))
+    argv = [sys.executable, str(WORKER), "--spec", str(spec_path), "-o", str(out_path),
+            "--quiet", "-p", "1", "-n", str(scale.values), "-w", str(scale.warmups),
+            "--min-time", str(scale.min_time), "--loops", str(loops)]
+    if cpu is not None:
+        argv += ["--affinity", cpu]
+    env = runner.minimal_env({"PYTHONPATH": os.pathsep.join(sys.path[1:])})
+    runner.run(argv, file=file, timeout=timeout, memory_bytes=None, env=env)
+    try:
+        return pyperf.BenchmarkSuite.load(str(out_path)).get_benchmarks()
+    except (OSError, ValueError) as exc:   # the workers ended without writing results
+        raise MeasureError(f"pyperf wrote no readable results ({type(exc).__name__}: {exc})",
+                           file=file, kind="crash")
+
+
 def run_benchmarks(specs: list[dict], scale: Scale, *, file: str,
                    timeout: float = 600.0) -> tuple[dict, dict]:
     """Time each spec in pyperf workers; returns (facts by name, pyperf suite as JSON).
 
-    A spec may fix "loops" (e.g. 1 for a function that already takes tenths of a second):
-    pyperf then skips its calibration runs, which would otherwise cost more than the timing.
+    The benchmarks run in rounds: each round gives every benchmark one fresh worker process,
+    back to back, so a slow spell of this shared machine falls on all of them alike. Each
+    fact keeps its per-round medians ("rounds"), from which paired_ratio() takes ratios
+    within a round. Round 1 calibrates loop counts (unless a spec fixes "loops", e.g. 1 for a
+    function that already takes tenths of a second); later rounds reuse them.
     """
     import pyperf
 
-    groups: dict[int, list[dict]] = {}
-    for spec in specs:
-        groups.setdefault(int(spec.get("loops", 0)), []).append(spec)
     cpu = pin_cpu()
-    benchmarks = []
+    loops_of = {spec["name"]: int(spec.get("loops", 0)) for spec in specs}
+    merged: dict[str, object] = {}
+    rounds: dict[str, list[float]] = {spec["name"]: [] for spec in specs}
     with tempfile.TemporaryDirectory(prefix="chapter-pyperf-") as tmp:
-        for loops, group in sorted(groups.items()):
-            spec_path = Path(tmp, f"spec-{loops}.json")
-            out_path = Path(tmp, f"out-{loops}.json")
-            spec_path.write_text(json.dumps(group))
-            argv = [sys.executable, str(WORKER), "--spec", str(spec_path), "-o", str(out_path),
-                    "--quiet", "-p", str(scale.processes), "-n", str(scale.values),
-                    "-w", str(scale.warmups), "--min-time", str(scale.min_time), "--loops", str(loops)]
-            if cpu is not None:
-                argv += ["--affinity", cpu]
-            env = runner.minimal_env({"PYTHONPATH": os.pathsep.join(sys.path[1:])})
-            runner.run(argv, file=file, timeout=timeout, memory_bytes=None, env=env)
-            try:
-                benchmarks += pyperf.BenchmarkSuite.load(str(out_path)).get_benchmarks()
-            except (OSError, ValueError) as exc:   # the workers ended without writing results
-                raise MeasureError(f"pyperf wrote no readable results ({type(exc).__name__}: {exc})",
-                                   file=file, kind="crash")
-        merged = Path(tmp, "suite.json")
-        pyperf.BenchmarkSuite(benchmarks).dump(str(merged))
-        suite = json.loads(merged.read_text())
+        for r in range(scale.processes):
+            groups: dict[int, list[dict]] = {}
+            for spec in specs:
+                groups.setdefault(loops_of[spec["name"]], []).append(spec)
+            for loops, group in sorted(groups.items()):
+                for bench in _pyperf(group, loops, scale, tmp, f"{r}-{loops}", cpu, file, timeout):
+                    name = bench.get_name()
+                    loops_of[name] = bench.get_loops()
+                    rounds[name].append(statistics.median(bench.get_values()))
+                    if name in merged:
+                        merged[name].add_runs(bench)
+                    else:
+                        merged[name] = bench
+        benchmarks = [merged[spec["name"]] for spec in specs]
+        path = Path(tmp, "suite.json")
+        pyperf.BenchmarkSuite(benchmarks).dump(str(path))
+        suite = json.loads(path.read_text())
     facts = {}
     for bench in benchmarks:
-        facts[bench.get_name()] = timing(list(bench.get_values()), loops=bench.get_loops(), affinity=cpu)
+        name = bench.get_name()
+        facts[name] = timing(list(bench.get_values()), loops=bench.get_loops(), affinity=cpu,
+                             rounds=rounds[name])
     return facts, suite

@@ -13,7 +13,7 @@ import sys
 
 from .. import maps, runner, toolchain
 from ..errors import MeasureError
-from ..facts import fact, spread, timing
+from ..facts import fact, paired_ratio, spread, timing
 from . import Context, Experiment
 
 WHERE = "pysrc/where_objects_live.py"
@@ -201,13 +201,6 @@ def parse_gil(stdout: str) -> tuple[int, dict[str, list[float]], dict[str, list[
             walls[way].append(float(wall))
             busy[way].append(float(cores))
     return int(m.group(1)), walls, busy
-
-
-def paired_ratio(num: list[float], den: list[float]) -> dict:
-    """Median of the per-repeat ratios num[i] / den[i], with their spread."""
-    ratios = [a / b for a, b in zip(num, den) if b > 0]
-    sp = spread(ratios)
-    return fact(sp["median"], "x", spread=sp, low=sp["q1"], high=sp["q3"], paired=True)
 
 
 def gil_size(scale_name: str) -> tuple[int, int]:

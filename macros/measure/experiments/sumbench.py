@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 
 from .. import runner, toolchain
-from ..facts import fact, ratio
+from ..facts import fact, rounds_ratio
 from ..timing import run_benchmarks
 from . import Context, Experiment
 
@@ -86,9 +86,9 @@ def run(ctx: Context) -> dict:
     facts.update(timings)
     base = timings[BASELINE]
     for name in ("py_sum_builtin", "py_loop", "numpy_sum", "numpy_arange_sum", "c_book_O0", "c_book_O2"):
-        facts[f"ratio_{name}"] = ratio(timings[name], base, baseline=BASELINE)
-    facts["ratio_loop_vs_builtin"] = ratio(timings["py_loop"], timings["py_sum_builtin"])
-    facts["ratio_builtin_vs_numpy"] = ratio(timings["py_sum_builtin"], timings["numpy_sum"])
+        facts[f"ratio_{name}"] = rounds_ratio(timings[name], base, baseline=BASELINE)
+    facts["ratio_loop_vs_builtin"] = rounds_ratio(timings["py_loop"], timings["py_sum_builtin"])
+    facts["ratio_builtin_vs_numpy"] = rounds_ratio(timings["py_sum_builtin"], timings["numpy_sum"])
     for name in ("c_opaque_O2", "c_book_O0", "py_sum_builtin", "py_loop", "numpy_sum"):
         facts[f"ns_per_add_{name}"] = fact(timings[name]["value"] / n * 1e9, "ns")
     facts["numpy_faster_than_builtin"] = fact(timings["numpy_sum"]["value"] < timings["py_sum_builtin"]["value"])
