@@ -89,3 +89,18 @@ def test_store_round_trip_and_refuses_edits(tmp_path):
     path.write_text(path.read_text()[:40])
     with pytest.raises(cache.CorruptEntry, match="JSON"):
         store.load("sum", "k1")
+
+
+def test_key_is_the_same_whichever_name_starts_the_interpreter(root):
+    """mkdocs may run as .../bin/python3 and scripts/measure.py as .../bin/python: one cache."""
+    import subprocess
+    import sys
+    bindir = Path(sys.executable).parent
+    names = [n for n in ("python", "python3") if (bindir / n).exists()]
+    if len(names) < 2:
+        pytest.skip("this environment has only one name for its interpreter")
+    code = ("import sys; sys.path.insert(0, '.'); from macros.measure import engine; "
+            "print(engine.interpreter_id())")
+    ids = {subprocess.run([str(bindir / n), "-c", code], cwd=root, capture_output=True, text=True,
+                          check=True).stdout for n in names}
+    assert len(ids) == 1, ids

@@ -35,8 +35,12 @@ def _default_progress(level: str, message: str) -> None:
 
 
 def interpreter_id() -> dict:
+    """The interpreter and its environment. Not the executable's name: `python` and `python3`
+    (as mkdocs and scripts/measure.py may be started) are the same interpreter."""
+    import sys
     p = provenance.python_info()
-    return {k: p[k] for k in ("version", "implementation", "build", "compiler", "executable")}
+    return {**{k: p[k] for k in ("version", "implementation", "build", "compiler")},
+            "binary": os.path.realpath(sys.executable), "prefix": sys.prefix}
 
 
 def key_for(exp: Experiment, root: Path, scale: Scale) -> str:
