@@ -192,12 +192,16 @@ class Chapter:
             shown = []
             for ref in c.show:
                 fact, _ = self.facts.get(ref)
-                shown.append(fmt.value(fact) if fact else "—")
+                text = fmt.value(fact) if fact else "—"
+                label = c.labels.get(ref)
+                shown.append(f"<li>{render.esc(label)}: <strong>{render.esc(text)}</strong></li>" if label
+                             else f"<li><strong>{render.esc(text)}</strong></li>")
+            machine = (f"<ul class=\"shown\">{''.join(shown)}</ul>" if shown
+                       else render.not_measured(v.reason))
             rows.append(
                 f"<tr><td>{c.section}</td><td><a href=\"../{page}#claim-{render.esc(cid)}\">{render.esc(cid)}</a></td>"
                 f"<td>{render.esc(c.statement)}</td><td>{render.esc(c.book)}</td>"
-                f"<td>{render.esc(', '.join(shown)) if shown else render.not_measured(v.reason)}</td>"
-                f"<td>{render.badge(v.status)}</td></tr>")
+                f"<td>{machine}</td><td>{render.badge(v.status)}</td></tr>")
         return ('<table class="claims-table"><thead><tr><th>§</th><th>claim</th><th>the book says</th>'
                 '<th>book</th><th>this machine</th><th>verdict</th></tr></thead><tbody>'
                 + "".join(rows) + "</tbody></table>")
