@@ -64,3 +64,14 @@ def quick_site(tmp_path_factory):
     results = sorted((proj / "results").glob("*.quick.json"))
     assert results, "the build wrote no results file"
     return proj, results[0], proc.stderr
+
+
+def verdict_on(cid: str, facts: dict[str, object]) -> str:
+    """The ledger's verdict on claim `cid` for fabricated facts {"experiment.fact": value}."""
+    from macros.measure import ledger
+    experiments: dict[str, dict] = {}
+    for ref, value in facts.items():
+        exp, _, name = ref.partition(".")
+        experiments.setdefault(exp, {"status": "ok", "facts": {}})["facts"][name] = {"value": value, "unit": None}
+    claim = ledger.load(ROOT / "claims.toml")[cid]
+    return ledger.evaluate(claim, ledger.FactSource({"experiments": experiments})).status

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import verdict_on
+
 from macros.measure import ledger, maps, runner, toolchain
 from macros.measure.config import SCALES
 from macros.measure.experiments import Context
@@ -280,9 +282,7 @@ CLAIMS = ledger.load(Path(__file__).resolve().parents[1] / "claims.toml")
 
 
 def verdict(cid: str, **experiments: dict) -> str:
-    doc = {"experiments": {name: {"status": "ok", "facts": {k: {"value": v, "unit": None} for k, v in facts.items()}}
-                           for name, facts in experiments.items()}}
-    return ledger.evaluate(CLAIMS[cid], ledger.FactSource(doc)).status
+    return verdict_on(cid, {f"{exp}.{k}": v for exp, facts in experiments.items() for k, v in facts.items()})
 
 
 def test_section2_claims_have_rules():

@@ -13,6 +13,8 @@ import sys
 
 import pytest
 
+from conftest import verdict_on
+
 from macros.measure import maps, runner, toolchain
 from macros.measure import ledger
 from macros.measure.config import SCALES
@@ -194,15 +196,6 @@ def test_experiments_quick(root, tmp_path):
 
 # ------------------------------------------------------------------ verdict rules, fixed data
 
-def verdict(root, cid: str, facts: dict[str, object]) -> str:
-    exps: dict[str, dict] = {}
-    for ref, value in facts.items():
-        exp, _, name = ref.partition(".")
-        exps.setdefault(exp, {"status": "ok", "facts": {}})["facts"][name] = {"value": value, "unit": None}
-    claim = ledger.load(root / "claims.toml")[cid]
-    return ledger.evaluate(claim, ledger.FactSource({"experiments": exps})).status
-
-
 HEAP_CHECKED = ("none", "true", "small_int_42", "fresh_int", "float_at_run_time",
                 "str_at_run_time", "list", "dict")
 
@@ -214,7 +207,7 @@ HEAP_CHECKED = ("none", "true", "small_int_42", "fresh_int", "float_at_run_time"
 ])
 def test_verdict_everything_heap(root, static, expected):
     facts = {f"objheap.dynamic_{k}": k not in static for k in HEAP_CHECKED}
-    assert verdict(root, "py-everything-heap", facts) == expected
+    assert verdict_on("py-everything-heap", facts) == expected
 
 
 @pytest.mark.parametrize("small, medium, big, expected", [
@@ -226,7 +219,7 @@ def test_verdict_everything_heap(root, static, expected):
 def test_verdict_add_allocates(root, small, medium, big, expected):
     facts = {"pyadd.blocks_per_add_small": small, "pyadd.blocks_per_add_medium": medium,
              "pyadd.blocks_per_add_two_digit": big}
-    assert verdict(root, "py-add-allocates", facts) == expected
+    assert verdict_on("py-add-allocates", facts) == expected
 
 
 @pytest.mark.parametrize("count, op, expected", [
@@ -235,7 +228,7 @@ def test_verdict_add_allocates(root, small, medium, big, expected):
     (8, None, "does-not-hold"),        # -O0 style: loads, stores, then the add
 ])
 def test_verdict_c_add(root, count, op, expected):
-    assert verdict(root, "c-add-instruction", {"cadd.body_count_O2": count, "cadd.op_O2": op}) == expected
+    assert verdict_on("c-add-instruction", {"cadd.body_count_O2": count, "cadd.op_O2": op}) == expected
 
 
 @pytest.mark.parametrize("speedup, busy, expected", [
@@ -244,4 +237,4 @@ def test_verdict_c_add(root, count, op, expected):
     (1.9, 1.95, "does-not-hold"),      # threads really running in parallel
 ])
 def test_verdict_gil(root, speedup, busy, expected):
-    assert verdict(root, "gil-one-core", {"gil.speedup_threads": speedup, "gil.busy_threads": busy}) == expected
+    assert verdict_on("gil-one-core", {"gil.speedup_threads": speedup, "gil.busy_threads": busy}) == expected

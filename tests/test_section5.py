@@ -15,6 +15,8 @@ import sys
 
 import pytest
 
+from conftest import verdict_on
+
 from macros.measure import ledger, runner, toolchain
 from macros.measure.config import SCALES
 from macros.measure.errors import MeasureError
@@ -293,15 +295,6 @@ def test_experiments_quick_keep_the_data_contract(root, tmp_path):
 
 # ------------------------------------------------------------------ verdict rules, fixed data
 
-def verdict(root, cid: str, facts: dict[str, object]) -> str:
-    exps: dict[str, dict] = {}
-    for ref, value in facts.items():
-        exp, _, name = ref.partition(".")
-        exps.setdefault(exp, {"status": "ok", "facts": {}})["facts"][name] = {"value": value, "unit": None}
-    claim = ledger.load(root / "claims.toml")[cid]
-    return ledger.evaluate(claim, ledger.FactSource({"experiments": exps})).status
-
-
 @pytest.mark.parametrize("sysfs, conf, shared, expected", [
     (64, 64, True, "holds"),
     (128, 128, True, "differs"),      # another line size, the sweep still consistent with it
@@ -309,7 +302,7 @@ def verdict(root, cid: str, facts: dict[str, object]) -> str:
     (128, 128, False, "does-not-hold"),
 ])
 def test_verdict_cache_line(root, sysfs, conf, shared, expected):
-    assert verdict(root, "cache-line", {"cacheline.line_sysfs": sysfs, "cacheline.line_sysconf": conf,
+    assert verdict_on("cache-line", {"cacheline.line_sysfs": sysfs, "cacheline.line_sysconf": conf,
                                         "cacheline.reads_share_lines": shared}) == expected
 
 
@@ -319,7 +312,7 @@ def test_verdict_cache_line(root, sysfs, conf, shared, expected):
     (5.0, 20.0, 4.0, "differs"),      # nothing matches: still "differs", a figure not a direction
 ])
 def test_verdict_cache_latency(root, l1, ram, ratio, expected):
-    assert verdict(root, "cache-latency", {"latency.l1_ns": l1, "latency.ram_ns": ram,
+    assert verdict_on("cache-latency", {"latency.l1_ns": l1, "latency.ram_ns": ram,
                                            "latency.ram_over_l1": ratio}) == expected
 
 
@@ -329,7 +322,7 @@ def test_verdict_cache_latency(root, l1, ram, ratio, expected):
     (0.2, 0.1, 0.5, "differs"),
 ])
 def test_verdict_array_vs_list(root, t_array, t_shuffled, ratio, expected):
-    assert verdict(root, "array-vs-list", {"locality.t_array": t_array, "locality.t_list_shuffled": t_shuffled,
+    assert verdict_on("array-vs-list", {"locality.t_array": t_array, "locality.t_list_shuffled": t_shuffled,
                                            "locality.ratio_shuffled_vs_array": ratio}) == expected
 
 
@@ -339,7 +332,7 @@ def test_verdict_array_vs_list(root, t_array, t_shuffled, ratio, expected):
     (False, 6.0, 4.5, "does-not-hold"),
 ])
 def test_verdict_py_list_scattered(root, slower, numpy, ordered, expected):
-    assert verdict(root, "py-list-scattered", {"pylocality.shuffled_slower": slower,
+    assert verdict_on("py-list-scattered", {"pylocality.shuffled_slower": slower,
                                                "pylocality.ns_per_elem_numpy": numpy,
                                                "pylocality.ns_per_elem_py_list_ordered": ordered}) == expected
 
@@ -350,5 +343,5 @@ def test_verdict_py_list_scattered(root, slower, numpy, ordered, expected):
     (0.5, 0.1, "does-not-hold"),
 ])
 def test_verdict_list_misses(root, array, shuffled, expected):
-    assert verdict(root, "list-misses", {"cachesim.d1_misses_per_elem_array": array,
+    assert verdict_on("list-misses", {"cachesim.d1_misses_per_elem_array": array,
                                          "cachesim.d1_misses_per_elem_shuffled": shuffled}) == expected
