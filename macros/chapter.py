@@ -6,7 +6,6 @@ or claim) raise PageError naming the page and the name, which fails the build.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from . import fmt, render
 from .measure import ledger

@@ -53,7 +53,6 @@ def copy_project(dest: Path) -> Path:
 @pytest.fixture(scope="session")
 def quick_site(tmp_path_factory):
     """The whole site built once at quick scale in a temporary copy: (project dir, results doc path)."""
-    import json
     import os
     import subprocess
     proj = copy_project(tmp_path_factory.mktemp("quick-site"))

@@ -1,5 +1,4 @@
 """Every listing the chapter shows is compiled and run by some test."""
-from pathlib import Path
 
 import pytest
 

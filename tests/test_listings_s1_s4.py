@@ -5,7 +5,6 @@ import ctypes
 import importlib.util
 import json
 import re
-import subprocess
 import sys
 
 import pytest

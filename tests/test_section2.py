@@ -7,7 +7,6 @@ measurements.
 """
 from __future__ import annotations
 
-import os
 import re
 import resource
 from pathlib import Path

@@ -16,7 +16,6 @@ import pytest
 from conftest import verdict_on
 
 from macros.measure import maps, runner, toolchain
-from macros.measure import ledger
 from macros.measure.config import SCALES
 from macros.measure.experiments import Context
 from macros.measure.experiments import pyobjects as po

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import verdict_on
 
-from macros.measure import ledger, runner, toolchain
+from macros.measure import runner, toolchain
 from macros.measure.config import SCALES
 from macros.measure.errors import MeasureError
 from macros.measure.experiments import Context

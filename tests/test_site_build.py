@@ -97,7 +97,6 @@ def test_every_claim_renders_once_with_its_verdict_and_figures(built, root):
 
 def test_inline_figures_match_results(built):
     proj, doc, pages, _ = built
-    page = pages[proj / "site/chapter/benchmark/index.html"]
     body = (proj / "site/chapter/benchmark/index.html").read_text()
     sum_facts = doc["experiments"]["sum"]["facts"]
     for name in ("c_book_O0", "c_book_O2", "c_opaque_O2"):

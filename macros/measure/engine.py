@@ -16,7 +16,7 @@ import traceback
 from pathlib import Path
 from typing import Callable
 
-from . import cache, provenance, toolchain
+from . import cache, provenance, timing, toolchain
 from .config import NOISY_REL_IQR, Scale
 from .errors import CacheMissing, MeasureError
 from .experiments import Context, Experiment, discover
@@ -339,13 +339,7 @@ def build_document(root: Path, scale: Scale, experiments: list[Experiment], entr
 
 def pyperf_suite(doc: dict) -> dict | None:
     """All experiments' pyperf benchmarks as one suite document (pyperf's JSON format)."""
-    suites = [e["pyperf"] for e in doc["experiments"].values() if e.get("pyperf")]
-    if not suites:
-        return None
-    merged = json.loads(json.dumps(suites[0]))
-    for other in suites[1:]:
-        merged["benchmarks"].extend(other["benchmarks"])
-    return merged
+    return timing.merge_suites([e["pyperf"] for e in doc["experiments"].values() if e.get("pyperf")])
 
 
 def write_results(root: Path, scale: Scale, doc: dict) -> tuple[Path, Path | None]:

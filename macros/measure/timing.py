@@ -61,8 +61,6 @@ def run_benchmarks(specs: list[dict], scale: Scale, *, file: str,
     within a round. Round 1 calibrates loop counts (unless a spec fixes "loops", e.g. 1 for a
     function that already takes tenths of a second); later rounds reuse them.
     """
-    import pyperf
-
     cpu = pin_cpu()
     loops_of = {spec["name"]: int(spec.get("loops", 0)) for spec in specs}
     merged: dict[str, object] = {}
@@ -82,12 +80,29 @@ def run_benchmarks(specs: list[dict], scale: Scale, *, file: str,
                     else:
                         merged[name] = bench
         benchmarks = [merged[spec["name"]] for spec in specs]
-        path = Path(tmp, "suite.json")
-        pyperf.BenchmarkSuite(benchmarks).dump(str(path))
-        suite = json.loads(path.read_text())
+    suite = suite_json(benchmarks)
     facts = {}
     for bench in benchmarks:
         name = bench.get_name()
         facts[name] = timing(list(bench.get_values()), loops=bench.get_loops(), affinity=cpu,
                              rounds=rounds[name])
     return facts, suite
+
+
+def suite_json(benchmarks: list) -> dict:
+    """pyperf benchmarks as one suite document, written by pyperf itself (per-benchmark metadata
+    kept apart, which a hand-made merge of two suites' JSON would not do)."""
+    import pyperf
+
+    with tempfile.TemporaryDirectory(prefix="chapter-suite-") as tmp:
+        path = Path(tmp, "suite.json")
+        pyperf.BenchmarkSuite(benchmarks).dump(str(path))
+        return json.loads(path.read_text())
+
+
+def merge_suites(suites: list[dict]) -> dict | None:
+    """Several suite documents (e.g. one per experiment) as one."""
+    import pyperf
+
+    benchmarks = [b for s in suites for b in pyperf.BenchmarkSuite.loads(json.dumps(s)).get_benchmarks()]
+    return suite_json(benchmarks) if benchmarks else None

@@ -2,16 +2,13 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 from .errors import MeasureError
-from . import runner
 
 BASE_FLAGS = ("-std=gnu11", "-Wall", "-g")
 

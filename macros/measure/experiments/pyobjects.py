@@ -13,7 +13,7 @@ import sys
 
 from .. import maps, runner, toolchain
 from ..errors import MeasureError
-from ..facts import fact, paired_ratio, spread, timing
+from ..facts import fact, paired_ratio, timing
 from . import Context, Experiment
 
 WHERE = "pysrc/where_objects_live.py"
