@@ -853,26 +853,6 @@ def draw(name: str, doc: dict, claims: dict[str, Claim], theme: str = "light") -
     return _draw(spec, data, LIGHT if theme == "light" else DARK)
 
 
-def layout(doc: dict, claims: dict[str, Claim], theme: str = "light") -> bytes | None:
-    return draw("layout", doc, claims, theme)
-
-
-def benchmark(doc: dict, claims: dict[str, Claim], theme: str = "light") -> bytes | None:
-    return draw("benchmark", doc, claims, theme)
-
-
-def latency(doc: dict, claims: dict[str, Claim], theme: str = "light") -> bytes | None:
-    return draw("latency", doc, claims, theme)
-
-
-def sizes(doc: dict, claims: dict[str, Claim], theme: str = "light") -> bytes | None:
-    return draw("sizes", doc, claims, theme)
-
-
-def locality(doc: dict, claims: dict[str, Claim], theme: str = "light") -> bytes | None:
-    return draw("locality", doc, claims, theme)
-
-
 def render(name: str, doc: dict, claims: dict[str, Claim]) -> Rendered | Missing:
     """Both variants of one figure with its alt text and caption, or why it cannot be drawn."""
     spec = SPECS[name]
@@ -886,7 +866,15 @@ def render(name: str, doc: dict, claims: dict[str, Claim]) -> Rendered | Missing
 
 
 def render_all(doc: dict, claims: dict[str, Claim]) -> dict[str, Rendered | Missing]:
-    return {name: render(name, doc, claims) for name in NAMES}
+    """Every figure; one that odd data keeps from drawing becomes Missing with the reason,
+    which its page shows (and warns about) instead of stopping the build."""
+    drawn: dict[str, Rendered | Missing] = {}
+    for name in NAMES:
+        try:
+            drawn[name] = render(name, doc, claims)
+        except Exception as exc:
+            drawn[name] = Missing(name, f"could not be drawn ({type(exc).__name__}: {exc})")
+    return drawn
 
 
 def paths(name: str) -> tuple[str, str]:

@@ -16,11 +16,10 @@ def on_files(files: Files, config) -> Files:
     ch = site.CURRENT
     if ch is None:
         return files
-    results = ch.results_file
-    files.append(File.generated(config, f"{DOWNLOADS}/results.json", content=results.read_bytes()))
-    suite = results.with_name(results.name.replace(".json", ".pyperf.json"))
-    if suite.exists():
-        files.append(File.generated(config, f"{DOWNLOADS}/results.pyperf.json", content=suite.read_bytes()))
+    files.append(File.generated(config, f"{DOWNLOADS}/results.json", content=ch.results_file.read_bytes()))
+    if ch.suite_file.exists():
+        files.append(File.generated(config, f"{DOWNLOADS}/results.pyperf.json",
+                                    content=ch.suite_file.read_bytes()))
     # The figures were drawn in memory when the macros were set up (site.setup); a figure whose
     # data is missing has no file, and its page shows a "not measured" note instead.
     for item in getattr(ch, "figures", {}).values():

@@ -54,20 +54,15 @@ def setup(env) -> Chapter:
     t0 = time.perf_counter()
     log.info(f"measuring in mode {mode}, scale {scale.name} (CHAPTER_MEASURE, CHAPTER_SCALE)")
     try:
+        # TimeoutError: another build held the cache lock too long; MeasureError: e.g. an
+        # experiment module that cannot be imported. Each message says what to do.
         doc = measure(root, mode=mode, scale=scale, progress=_progress)
-    except CacheMissing as exc:
-        raise PluginError(str(exc))
-    except TimeoutError as exc:
-        raise PluginError(str(exc))
-    except MeasureError as exc:   # e.g. an experiment module that cannot be imported
-        raise PluginError(str(exc))
-    try:
         claims = load(root / LEDGER_FILE)
-    except LedgerError as exc:
+    except (CacheMissing, TimeoutError, MeasureError, LedgerError) as exc:
         raise PluginError(str(exc))
     chapter = Chapter(doc, claims)
-    results, _ = results_paths(root, scale)
-    chapter.results_file = results
+    results, suite = results_paths(root, scale)
+    chapter.results_file, chapter.suite_file = results, suite
     log.info(f"results ready in {time.perf_counter() - t0:.1f} s: {results.relative_to(root)}")
     CURRENT = chapter
     vault = safe_html.Vault()
@@ -91,7 +86,8 @@ def setup(env) -> Chapter:
     env.macro(bind(lambda: provenance_summary(chapter)), "provenance_summary")
     env.macro(bind(lambda: provenance_table(chapter), html=True), "provenance_table")
     # Figures (macros/figures.py): drawn once per build from the results; hooks.on_files adds the SVGs.
-    chapter.figures = _draw_figures(chapter)
+    from . import figures
+    chapter.figures = figures.render_all(chapter.doc, chapter.claims)
     env.macro(bind(lambda name: _figure(env, chapter, name), html=True), "figure")
     env.variables["provenance"] = chapter.prov
     env.variables["scale"] = chapter.scale
@@ -99,24 +95,12 @@ def setup(env) -> Chapter:
     return chapter
 
 
-def _draw_figures(chapter: Chapter) -> dict:
-    from . import figures
-    drawn = {}
-    for name in figures.NAMES:
-        try:
-            drawn[name] = figures.render(name, chapter.doc, chapter.claims)
-        except Exception as exc:  # odd data must not stop the build; the page says why
-            log.warning(f"figure {name!r} could not be drawn: {type(exc).__name__}: {exc}")
-            drawn[name] = figures.Missing(name, f"could not be drawn ({type(exc).__name__}: {exc})")
-    return drawn
-
-
 def _figure(env, chapter: Chapter, name: str) -> str:
     """{{ figure("name") }}: a figure's light and dark SVG with alt text and caption, or why not."""
     from . import figures
     page = env.page.file.src_uri
     if name not in figures.SPECS:
-        raise PluginError(f"page {page}: unknown figure {name!r}; known: {', '.join(figures.NAMES)}")
+        raise PageError(f"page {page}: unknown figure {name!r}; known: {', '.join(figures.NAMES)}")
     item = chapter.figures[name]
     if isinstance(item, figures.Missing):
         log.warning(f"{page}: figure {name!r} not drawn: {item.reason}")

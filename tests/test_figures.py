@@ -144,14 +144,14 @@ def test_identical_bytes_across_processes(root):
 
 def test_changed_data_changes_the_figure():
     doc = fabricated_doc()
-    before = figures.benchmark(doc, fabricated_claims())
+    before = figures.draw("benchmark", doc, fabricated_claims())
     doc["experiments"]["sum"]["facts"]["py_loop"] = _timing(0.094)
-    assert figures.benchmark(doc, fabricated_claims()) != before
+    assert figures.draw("benchmark", doc, fabricated_claims()) != before
 
 
 def test_benchmark_draws_each_timing_and_the_books_figures_scaled_to_n():
     doc, claims = fabricated_doc(), fabricated_claims()
-    text = svg_text(figures.benchmark(doc, claims))
+    text = svg_text(figures.draw("benchmark", doc, claims))
     facts = doc["experiments"]["sum"]["facts"]
     for name, label, _ in figures.SUM_ROWS:
         assert label in text
@@ -183,7 +183,7 @@ def test_sizes_falls_back_to_section_one_facts():
     del doc["experiments"]["sizes"]
     doc["experiments"]["cside"] = {"status": "ok", "facts": {"c_sizeof_int": _fact(7, "B")}}
     doc["experiments"]["pyside"] = {"status": "ok", "facts": {"getsizeof_42": _fact(29, "B")}}
-    text = svg_text(figures.sizes(doc, fabricated_claims()))
+    text = svg_text(figures.draw("sizes", doc, fabricated_claims()))
     assert "7 B" in text and "29 B" in text
 
 
@@ -202,7 +202,7 @@ def test_layout_marks_segments_gaps_and_variables():
 
 def test_latency_draws_cache_sizes_and_the_books_reference_lines():
     doc, claims = fabricated_doc(), fabricated_claims()
-    text = svg_text(figures.latency(doc, claims))
+    text = svg_text(figures.draw("latency", doc, claims))
     assert "L1d 48 KiB" in text and "L2 2 MiB" in text and "L3 16 MiB" in text
     assert "32 KiB" not in text   # the instruction cache holds no data: not drawn
     # the book's figures as the ledger prints them, not the verdict rule's bounds
@@ -212,7 +212,7 @@ def test_latency_draws_cache_sizes_and_the_books_reference_lines():
 
 def test_locality_draws_every_measured_layout_and_skips_the_rest():
     doc, claims = fabricated_doc(), fabricated_claims()
-    text = svg_text(figures.locality(doc, claims))
+    text = svg_text(figures.draw("locality", doc, claims))
     facts = doc["experiments"]["locality"]["facts"]
     for name, label, _ in figures.LOCALITY_ROWS:
         assert (label in text) == (name in facts)
@@ -226,7 +226,7 @@ def test_locality_reads_python_facts_from_their_own_experiment():
     facts = doc["experiments"]["locality"]["facts"]
     py = {k: facts.pop(k) for k in list(facts) if "_py_" in k}
     doc["experiments"]["pylocality"] = {"status": "ok", "facts": py}
-    text = svg_text(figures.locality(doc, fabricated_claims()))
+    text = svg_text(figures.draw("locality", doc, fabricated_claims()))
     assert "Python list, ints shuffled" in text and "C array" in text
 
 
@@ -248,13 +248,13 @@ def test_failed_experiment_gives_its_reason():
     item = figures.render("latency", doc, fabricated_claims())
     assert isinstance(item, figures.Missing)
     assert item.reason == "latency (csrc/latency.c): timed out after 60 s"
-    assert figures.latency(doc, fabricated_claims()) is None
+    assert figures.draw("latency", doc, fabricated_claims()) is None
 
 
 def test_experiment_without_the_facts_is_missing_too():
     doc = fabricated_doc()
     doc["experiments"]["layout"]["facts"] = {"something_else": _fact(1)}
-    assert figures.layout(doc, fabricated_claims()) is None
+    assert figures.draw("layout", doc, fabricated_claims()) is None
     doc["experiments"]["sum"]["facts"] = {"n": _fact(5)}
     assert isinstance(figures.render("benchmark", doc, fabricated_claims()), figures.Missing)
 
@@ -329,6 +329,6 @@ def test_extrapolated_quartiles_below_zero_are_clipped(recwarn):
     steps = doc["experiments"]["latency"]["facts"]["staircase"]["value"]
     steps[2] = {**steps[2], "q1": -3.0}
     doc["experiments"]["sum"]["facts"]["numpy_sum"]["spread"]["q1"] = -1e-4
-    assert figures.latency(doc, fabricated_claims()) is not None
-    assert figures.benchmark(doc, fabricated_claims()) is not None
+    assert figures.draw("latency", doc, fabricated_claims()) is not None
+    assert figures.draw("benchmark", doc, fabricated_claims()) is not None
     assert not [w for w in recwarn if "non-positive" in str(w.message)]
