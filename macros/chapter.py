@@ -159,11 +159,12 @@ class Chapter:
         v = self.verdicts[cid]
         if v.status == "not-measured":
             log.warning(f"{self.page}: claim {cid} not measured: {v.reason}")
+        label = lambda ref: c.labels.get(ref) or self.fact_label(ref)  # noqa: E731
         shown = []
         for ref in c.show:
             fact, why = self._fact(ref)
             text = fmt.with_spread(fact) + self._noisy(ref, fact, html=False) if fact else ""
-            shown.append((c.labels.get(ref) or self.fact_label(ref), text, why))
+            shown.append((label(ref), text, why))
         evidence = []
         for item in c.evidence:
             text = self.evidence_text(item["ref"])
@@ -172,11 +173,11 @@ class Chapter:
         checks = []
         for r in v.results:
             fact, _ = self.facts.get(r.check.fact)
-            r.unit = fact.get("unit") if fact else None
-            r.text = fmt.value(fact) if fact else ""
             other, _ = self.facts.get(r.check.than) if r.check.than else (None, "")
-            r.other_text = f"{self.fact_label(r.check.than)} = {fmt.value(other)}" if other else ""
-            checks.append(render._check_line(r, lambda ref: c.labels.get(ref) or self.fact_label(ref)))
+            rule = fmt.rule(r.check, fact.get("unit") if fact else None,
+                            f"{label(r.check.than)} = {fmt.value(other)}" if other else "")
+            checks.append(render.check_item(label(r.check.fact), r.passed, r.reason,
+                                            fmt.value(fact) if fact else "", rule))
         exp_name = c.show[0].partition(".")[0] if c.show else None
         return render.claim_box(c, v, shown, evidence, self.provenance_line(exp_name), checks)
 

@@ -72,3 +72,19 @@ def spread(fact: dict) -> str:
 def with_spread(fact: dict) -> str:
     sp = spread(fact)
     return f"{value(fact)} ({sp})" if sp else value(fact)
+
+
+def rule(check, unit: str | None, other: str = "") -> str:
+    """A ledger check in words, with its figures in the fact's unit: "within 2× of 5.00 ms"."""
+    def q(v) -> str | None:
+        return None if v is None else value({"value": v, "unit": unit})
+    if check.op == "eq":
+        return f"equals {q(check.expected)}"
+    if check.op == "within":
+        return f"within {check.factor:g}× of {q(check.expected)}"
+    if check.op == "true":
+        return "is true"
+    if check.op == "range":
+        lo, hi = q(check.min), q(check.max)
+        return f"between {lo} and {hi}" if lo and hi else (f"at least {lo}" if lo else f"at most {hi}")
+    return {"lt": "less than ", "gt": "greater than "}[check.op] + other

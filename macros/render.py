@@ -7,16 +7,11 @@ from __future__ import annotations
 
 import html
 
-from . import fmt
 from .measure.ledger import Claim, Verdict
 
 BADGE = {"holds": "holds", "differs": "differs", "does-not-hold": "does not hold",
          "not-measured": "not measured"}
 ICON = {"holds": "✓", "differs": "≠", "does-not-hold": "✗", "not-measured": "?"}
-
-OP_TEXT = {"eq": "equals {exp}", "within": "within {factor}× of {exp}", "true": "is true",
-           "range": "between {min} and {max}", "lt": "less than {other}", "gt": "greater than {other}"}
-
 
 def esc(text: object) -> str:
     return html.escape(str(text), quote=True)
@@ -49,19 +44,13 @@ def not_measured(reason: str) -> str:
             f'{esc(reason.splitlines()[0] if reason else "unknown reason")}</span>')
 
 
-def _check_line(r, fact_label) -> str:
-    c = r.check
-    if r.passed is None:
-        return f"<li>{esc(fact_label(c.fact))}: {not_measured(r.reason)}</li>"
-    exp = fmt.value({"value": c.expected, "unit": r.unit}) if c.expected is not None else ""
-    if c.op == "range":
-        lo, hi = (fmt.value({"value": v, "unit": r.unit}) if v is not None else None for v in (c.min, c.max))
-        rule = f"between {lo} and {hi}" if lo and hi else (f"at least {lo}" if lo else f"at most {hi}")
-    else:
-        rule = OP_TEXT[c.op].format(exp=exp, factor=f"{c.factor or 0:g}", other=r.other_text)
-    mark = "✓" if r.passed else "✗"
-    return (f"<li><span class=\"check check--{'pass' if r.passed else 'fail'}\">{mark}</span> "
-            f"{esc(fact_label(c.fact))} = <strong>{esc(r.text)}</strong>, {esc('rule: ' + rule)}</li>")
+def check_item(label: str, passed: bool | None, reason: str, value: str, rule: str) -> str:
+    """One check of a claim's rule: the figure it read, the rule, and whether it passed."""
+    if passed is None:
+        return f"<li>{esc(label)}: {not_measured(reason)}</li>"
+    mark = "✓" if passed else "✗"
+    return (f"<li><span class=\"check check--{'pass' if passed else 'fail'}\">{mark}</span> "
+            f"{esc(label)} = <strong>{esc(value)}</strong>, {esc('rule: ' + rule)}</li>")
 
 
 def claim_box(claim: Claim, verdict: Verdict, shown: list[tuple[str, str, str]],
