@@ -108,7 +108,7 @@ int main(int argc, char **argv) {
             times[v][r] = seconds() - t0;
         }
     }
-    printf("summing %zu ints\n", n);
+    printf("summing %zu ints of %zu B; a list node is %zu B\n", n, sizeof(int), sizeof(struct node));
     for (int v = 0; v < 3; v++) {
         if (!want[v]) continue;
         printf("%-14s sum %lld in %.4f s\n", label[v], sum[v], times[v][0]);

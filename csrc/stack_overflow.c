@@ -87,6 +87,7 @@ int main(void) {
     struct sigaction sa;
     struct rlimit lim;
 
+    printf("each call holds a %d-byte local array\n", FRAME);
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_segv;
     sa.sa_flags = SA_ONSTACK;

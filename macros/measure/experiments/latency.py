@@ -18,6 +18,7 @@ C_FLAGS = ("-O2",)
 STRIDE_SRC = "csrc/stride.c"
 LATENCY_SRC = "csrc/latency.c"
 STRIDES = (4, 8, 16, 32, 64, 128, 256, 512)
+COMPARE_STRIDE = 16   # several ints per line: the pass a line-sized stride is compared with
 SMALLEST_CHASE = 16 << 10
 THP_FILE = Path("/sys/kernel/mm/transparent_hugepage/enabled")
 
@@ -133,16 +134,23 @@ def run_cacheline(ctx: Context) -> dict:
         "strides": fact(table, None),
         "line_from_strides": fact(line_from_passes(rows), "B"),
     }
-    # Reads within one line ride along: a pass reading every line-th byte should take about
-    # as long as one reading every 16th, with a quarter of the reads (line 64).
-    facts["pass_line_vs_16"] = ratio(by_stride[line], by_stride[16]) \
-        if line in by_stride and 16 in by_stride else fact(None, "x")
-    facts["reads_share_lines"] = fact(facts["pass_line_vs_16"]["value"] is not None
-                                      and facts["pass_line_vs_16"]["value"] <= 1.25)
+    # Reads within one line ride along: a pass reading once per line should take about as
+    # long as one reading every COMPARE_STRIDE bytes, which makes line/COMPARE_STRIDE times
+    # as many reads.
+    small = COMPARE_STRIDE
+    facts["compare_stride"] = fact(small, "B")
+    facts["reads_per_line_small"] = fact(line // small)
+    facts["pass_line_vs_small"] = ratio(by_stride[line], by_stride[small]) \
+        if line in by_stride and small in by_stride else fact(None, "x")
+    facts["reads_share_lines"] = fact(facts["pass_line_vs_small"]["value"] is not None
+                                      and facts["pass_line_vs_small"]["value"] <= 1.25)
     facts["pass_4line_vs_line"] = ratio(by_stride[4 * line], by_stride[line]) \
         if 4 * line in by_stride and line in by_stride else fact(None, "x")
     for r in table:
         facts[f"ns_per_read_{r['stride']}"] = fact(r["ns_per_read"], "ns")
+    per_read = {r["stride"]: r["ns_per_read"] for r in table}
+    facts["ns_per_read_small"] = fact(per_read.get(small), "ns")
+    facts["ns_per_read_line"] = fact(per_read.get(line), "ns")
     text = "\n".join(f"{r['stride']:>6} B  {r['pass_ns'] / 1e6:9.3f} ms per pass  "
                      f"{r['ns_per_read']:7.2f} ns per read" for r in table)
     return {"facts": facts,

@@ -73,8 +73,11 @@ def run_locality(ctx: Context) -> dict:
     sums = parse_sums(written)
     sums_all = [int(m) for m in re.findall(r"^(?:array|ordered list|shuffled list)\s+sum (\d+)", out, re.M)]
     t = {name: timing(v) for name, v in times.items()}
+    sizes = re.search(r"ints of (\d+) B; a list node is (\d+) B", written)
     facts = {
         "n": fact(n),
+        "int_bytes": fact(int(sizes.group(1)) if sizes else None, "B"),
+        "node_bytes": fact(int(sizes.group(2)) if sizes else None, "B"),
         "repeats": fact(repeats),
         "repeats_fast": fact(FAST_REPEATS),
         "sums_correct": fact(len(sums) == 3 and all(s == expected for s in [*sums.values(), *sums_all])),

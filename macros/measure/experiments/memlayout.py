@@ -40,6 +40,10 @@ _POINT = re.compile(r"^(.+?)\s+(0x[0-9a-f]+)$")
 _LINKER = re.compile(r"etext (0x[0-9a-f]+)\s+edata (0x[0-9a-f]+)\s+end (0x[0-9a-f]+)")
 
 
+GLIBC_SIZE_WORD = 8   # bytes of header glibc keeps before each block (x86-64)
+GLIBC_ALIGN = 16      # glibc rounds chunk sizes up to this (x86-64)
+
+
 def band(segment: str) -> str:
     return SEGMENT_BAND.get(segment, "mmap")
 
@@ -276,6 +280,8 @@ def stack_facts(depth_out: str, overflow_out: str) -> dict:
         # The thread's stack starts at the top of its block: the local sits near the high end.
         facts["thread_local_near_top"] = fact(t["high"] - t["local"] < t["size"] // 2)
     over = parse_overflow(overflow_out)
+    frame = re.search(r"each call holds a (\d+)-byte local array", overflow_out)
+    facts["overflow_frame_bytes"] = fact(int(frame.group(1)) if frame else None, "B")
     for who, key in (("main thread", "main"), ("new thread", "thread")):
         o = over.get(who, {})
         facts[f"overflow_{key}_used"] = fact(o.get("used"), "B")
@@ -335,8 +341,9 @@ def malloc_facts(stdout: str) -> tuple[dict, dict]:
     m = _SWITCH.search(shown)
     facts["switch_bytes"] = fact(int(m.group(2)) if m else None, "B")
     # glibc compares chunk sizes with its threshold: the request plus one size word, rounded
-    # up to the 16-byte alignment (x86-64). The chunk the first mapped request would need:
-    facts["switch_chunk"] = fact((int(m.group(2)) + 8 + 15) & ~15 if m else None, "B")
+    # up to its alignment (glibc's constants on x86-64). The chunk the first mapped request needs:
+    facts["switch_chunk"] = fact(-(-(int(m.group(2)) + GLIBC_SIZE_WORD) // GLIBC_ALIGN) * GLIBC_ALIGN
+                                 if m else None, "B")
     facts["switch_last_in_heap"] = fact(int(m.group(1)) if m else None, "B")
     frees = {when: (int(size), own) for when, size, _, own in _FREE.findall(shown)}
     if "before" in frees and "after" in frees:
