@@ -43,7 +43,7 @@ def _project(tmp_path: Path, root: Path) -> tuple[Path, Experiment]:
     for d in ("csrc", "pysrc"):
         shutil.copytree(root / d, tmp_path / d)
     exp = Experiment("sum", "t", sources=("csrc/sum_loop.c", "pysrc/sum_loop.py"), run=lambda c: {},
-                     flags=("-O2",), module=str(root / "macros/measure/experiments/sumbench.py"))
+                     flags=("-O2",), module=str(root / "macros/measure/experiments/benchmark.py"))
     return tmp_path, exp
 
 

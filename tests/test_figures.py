@@ -313,7 +313,7 @@ def test_sizes_listings(root, tmp_path):
         assert int(n) == sys.getsizeof(eval(text)), text
 
     # The experiment pairs exactly these figures.
-    from macros.measure.experiments import Context, sizes as sizes_exp
+    from macros.measure.experiments import Context, one_line_sizes as sizes_exp
     from macros.measure.config import SCALES
     out = sizes_exp.run(Context(root=root, scale=SCALES["quick"], workdir=tmp_path, log=lambda m: None))
     c_map, py_map = dict(c_sizes), dict(py_sizes)

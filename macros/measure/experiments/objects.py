@@ -1,100 +1,250 @@
-"""Section 1, "One line, two realities": sizes, identity and whereabouts of `x = 42`."""
+"""Section 3, "Everything is an object": where values live, what `a + b` costs, the GIL.
+
+Four experiments:
+  objheap  which mapping of the address map holds each kind of Python value
+  cadd     C's `a + b`: the listing at -O0 and -O2, run, and its machine code
+  pyadd    Python's `a + b`: its bytecode, and allocated blocks per addition
+  gil      CPU-bound Python in 1 thread, N threads, N processes
+"""
 from __future__ import annotations
 
-import json
 import re
 import sys
 
 from .. import maps, runner, toolchain
-from ..facts import fact
+from ..errors import MeasureError
+from ..facts import fact, paired_ratio, timing
 from . import Context, Experiment
 
-C_FLAGS = ("-O2",)
+WHERE = "pysrc/where_objects_live.py"
+C_ADD = "csrc/add.c"
+PY_ADD = "pysrc/add.py"
+ADD_ALLOC = "pysrc/add_allocates.py"
+GIL = "pysrc/gil_threads.py"
+C_OPT_LEVELS = ("-O0", "-O2")
+
+# Instructions that are not the arithmetic: the return, padding, control-flow markers.
+_NOT_BODY = ("ret", "nop", "endbr64", "endbr32")
 
 
-def _where(address: int, mappings: list[maps.Mapping]) -> dict:
-    mp = maps.locate(address, mappings)
-    return {"address": hex(address), "region": mp.region if mp else "unmapped",
-            "dynamic": bool(mp and mp.dynamic), "mapping": mp.line if mp else ""}
+def key(name: str) -> str:
+    """A fact-name fragment from a label: "small int 42" -> "small_int_42"."""
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
 
 
-def run_c(ctx: Context) -> dict:
-    exe = ctx.workdir / "one_line"
-    toolchain.compile_c(ctx.src("csrc/one_line.c"), exe, list(C_FLAGS), root=ctx.root,
-                        link=["csrc/show_maps.c"])
-    out = runner.run([str(exe)], file="csrc/one_line.c").stdout
-    shown, map_text = maps.split_output(out)
-    size = int(re.search(r"sizeof\(int\) = (\d+)", shown).group(1))
-    addr = int(re.search(r"&x = (0x[0-9a-f]+)", shown).group(1), 16)
-    where = _where(addr, maps.parse(map_text))
-    return {
-        "facts": {
-            "c_sizeof_int": fact(size, "B"),
-            "c_local_region": fact(where["region"], None, address=where["address"]),
-            "c_local_on_stack": fact(where["region"] == "stack"),
-        },
-        "evidence": {"c_output": shown, "c_local_mapping": where["mapping"],
-                     "c_maps": map_text},
-    }
+def _fail(file: str, what: str, output: str) -> MeasureError:
+    tail = " | ".join(output.strip().splitlines()[-3:])
+    return MeasureError(f"output not as expected ({what}): {tail}", file=file, kind="error")
 
 
-def run_py(ctx: Context) -> dict:
-    listing = runner.run([sys.executable, str(ctx.src("pysrc/one_line.py"))], file="pysrc/one_line.py")
-    probe = runner.run([sys.executable, str(ctx.src("pysrc/object_probe.py"))],
-                       file="pysrc/object_probe.py")
-    data = json.loads(probe.stdout)
-    mappings = maps.parse(data["maps"])
-    where = {name: _where(addr, mappings) for name, addr in data["addresses"].items()}
-    ident = {int(k): v for k, v in data["identity"].items()}
-    cached = sorted(n for n, same in ident.items() if same)
-    # The cache's bounds as observed: the smallest and largest shared value probed.
+# ------------------------------------------------------------------ objheap
+
+_OBJ_LINE = re.compile(r"^(?P<name>\S.*?)\s+(?P<addr>0x[0-9a-f]+)\s+\S+")
+
+
+def parse_where(stdout: str) -> tuple[dict[str, int], str, str]:
+    """(address by value name, the table as printed, the address map) from the listing."""
+    shown, map_text = maps.split_output(stdout)
+    addresses = {}
+    for line in shown.splitlines():
+        m = _OBJ_LINE.match(line)
+        if m:
+            addresses[m.group("name")] = int(m.group("addr"), 16)
+    return addresses, shown, map_text
+
+
+def where_facts(addresses: dict[str, int], mappings: list[maps.Mapping]) -> tuple[dict, str]:
+    """Facts region_<value> / dynamic_<value> and the summary counts; the evidence table."""
+    facts: dict[str, dict] = {}
+    rows, static = [], []
+    for name, addr in addresses.items():
+        mp = maps.locate(addr, mappings)
+        region = mp.region if mp else "unmapped"
+        dynamic = bool(mp and mp.dynamic)
+        facts[f"region_{key(name)}"] = fact(region, None, address=hex(addr))
+        facts[f"dynamic_{key(name)}"] = fact(dynamic)
+        if not dynamic:
+            static.append(name)
+        rows.append(f"{name:<18} {addr:#014x}  {'run-time memory' if dynamic else 'program image  '}  {region}")
+    facts["values_probed"] = fact(len(addresses))
+    facts["values_dynamic"] = fact(len(addresses) - len(static))
+    facts["values_static"] = fact(len(static))
+    facts["static_values"] = fact(", ".join(static) if static else "none")
+    return facts, "\n".join(rows)
+
+
+def run_objheap(ctx: Context) -> dict:
+    out = runner.run([sys.executable, str(ctx.src(WHERE)), "--maps"], file=WHERE).stdout
+    addresses, shown, map_text = parse_where(out)
+    if not addresses or not map_text:
+        raise _fail(WHERE, "a table of addresses, then the address map", out)
+    facts, table = where_facts(addresses, maps.parse(map_text))
+    lib = [mp.line for mp in maps.parse(map_text) if "python" in mp.path.rsplit("/", 1)[-1]]
+    return {"facts": facts,
+            "evidence": {"output": shown, "table": table, "maps": map_text,
+                         "interpreter_mappings": "\n".join(lib)}}
+
+
+# ------------------------------------------------------------------ cadd
+
+def asm_body(asm: str) -> list[str]:
+    """The instructions of a disassembly that do the work: no ret, no padding."""
+    body = []
+    for line in asm.splitlines()[1:]:
+        ins = line.strip()
+        if ins and ins.split()[0] not in _NOT_BODY:
+            body.append(ins)
+    return body
+
+
+def run_cadd(ctx: Context) -> dict:
+    facts: dict[str, dict] = {}
+    evidence: dict[str, str] = {}
+    for opt in C_OPT_LEVELS:
+        tag = opt.strip("-")
+        exe = ctx.workdir / f"add{tag}"
+        toolchain.compile_c(ctx.src(C_ADD), exe, [opt], root=ctx.root)
+        a, b = 40, 2
+        out = runner.run([str(exe), str(a), str(b)], file=C_ADD).stdout.strip()
+        m = re.search(r"= (-?\d+)$", out)
+        if not m:
+            raise _fail(C_ADD, "add(a, b) = sum", out)
+        asm = toolchain.disassemble(exe, "add")
+        body = asm_body(asm)
+        mnemonics = [ins.split()[0] for ins in body]
+        evidence[f"output_{tag}"] = out
+        evidence[f"asm_{tag}"] = asm
+        facts[f"sum_correct_{tag}"] = fact(int(m.group(1)) == a + b)
+        facts[f"instr_{tag}"] = fact(toolchain.count_instructions(asm), "instr")
+        facts[f"body_count_{tag}"] = fact(len(body), "instr")
+        facts[f"body_{tag}"] = fact("; ".join(body))
+        # The one instruction that computes the sum, when there is exactly one.
+        facts[f"op_{tag}"] = fact(mnemonics[0] if len(mnemonics) == 1 else None)
+        facts[f"has_add_{tag}"] = fact("add" in mnemonics)
+        facts[f"memory_operands_{tag}"] = fact(sum("PTR [" in ins for ins in body))
+    return {"facts": facts, "evidence": evidence}
+
+
+# ------------------------------------------------------------------ pyadd
+
+_ALLOC_LINE = re.compile(r"^(?P<tag>[a-z-]+)\s+(?P<a>-?\d+) \+ (?P<b>-?\d+) = (?P<r>-?\d+)\s+"
+                         r"(?P<size>\d+)\s+(?P<kept>-?[\d.]+)\s+(?P<dropped>-?[\d.]+)\s+(?P<same>True|False)$")
+
+
+def parse_allocates(stdout: str) -> dict[str, dict]:
+    """Rows of the add_allocates table by case tag."""
+    rows = {}
+    for line in stdout.splitlines():
+        m = _ALLOC_LINE.match(line.strip())
+        if m:
+            rows[m.group("tag")] = {"a": int(m.group("a")), "b": int(m.group("b")),
+                                    "result": int(m.group("r")), "size": int(m.group("size")),
+                                    "kept": float(m.group("kept")), "dropped": float(m.group("dropped")),
+                                    "same": m.group("same") == "True"}
+    return rows
+
+
+def bytecode_ops(section: str) -> list[str]:
+    """Opcode names in one `dis` listing (the column after the offset)."""
+    return re.findall(r"^\s*(?:\d+\s+)?\d+ ([A-Z_]+)", section, flags=re.M)
+
+
+def run_pyadd(ctx: Context) -> dict:
+    dis_out = runner.run([sys.executable, str(ctx.src(PY_ADD))], file=PY_ADD).stdout.rstrip("\n")
+    parts = re.split(r"^--- .* ---$", dis_out, flags=re.M)
+    if len(parts) < 3:
+        raise _fail(PY_ADD, "two bytecode listings", dis_out)
+    plain, adaptive = bytecode_ops(parts[1]), bytecode_ops(parts[2])
+    n = 1_000_000 if ctx.scale.name == "full" else 100_000
+    table = runner.run([sys.executable, str(ctx.src(ADD_ALLOC)), str(n)], file=ADD_ALLOC).stdout.rstrip("\n")
+    rows = parse_allocates(table)
+    if not rows:
+        raise _fail(ADD_ALLOC, "one row per case", table)
     facts = {
-        "getsizeof_42": fact(data["getsizeof_42"], "B"),
-        "object_sizeof": fact(data["object_sizeof"], "B"),
-        "int_basicsize": fact(data["int_basicsize"], "B"),
-        "int_itemsize": fact(data["int_itemsize"], "B"),
-        "header_bytes": fact(data["object_sizeof"], "B"),
-        "header_is_two_words": fact(data["object_sizeof"] == 2 * data["pointer_size"]),
-        "small_int_low": fact(min(cached) if cached else None),
-        "small_int_high": fact(max(cached) if cached else None),
-        "small_int_bounds_match": fact(bool(cached) and min(cached) == -5 and max(cached) == 256
-                                       and not ident[-6] and not ident[257]),
-        "same_257_script": fact(data["same_257_script"]),
-        "same_257_repl": fact(data["same_257_repl"]),
-        "same_257_runtime": fact(data["same_257_runtime"]),
-        "listing_257_same": fact("id(y) == id(z)   : True" in listing.stdout),
-        "dis_module_store": fact(next((o for o in data["dis_module_ops"] if o.startswith("STORE")), None)),
-        "dis_function_store": fact(next((o for o in data["dis_function_ops"] if o.startswith("STORE")), None)),
-        "module_binding_is_dict": fact("STORE_NAME" in data["dis_module_ops"]),
-        "function_binding_is_dict": fact("STORE_NAME" in data["dis_function_ops"]),
+        "n_additions": fact(n),
+        "add_op": fact(next((o for o in plain if o.startswith("BINARY")), None)),
+        "add_op_adaptive": fact(next((o for o in adaptive if o.startswith("BINARY")), None)),
     }
-    for name, w in where.items():
-        key = name.lower()
-        facts[f"region_{key}"] = fact(w["region"], None, address=w["address"])
-        facts[f"dynamic_{key}"] = fact(w["dynamic"])
-    identity_table = "\n".join(f"{n:>5}: {'same object' if ident[n] else 'two objects'}"
-                               for n in sorted(ident))
-    return {
-        "facts": facts,
-        "evidence": {
-            "py_output": listing.stdout.rstrip("\n"),
-            "identity_table": identity_table,
-            "identity_257": (f"as a script (one code object):     {data['same_257_script']}\n"
-                             f"line by line (interactive prompt): {data['same_257_repl']}\n"
-                             f"built at run time with int('257'): {data['same_257_runtime']}"),
-            "py_mappings": "\n".join(f"{n:>14} at {w['address']}: {w['region']}\n"
-                                     f"{'':>14} {w['mapping']}" for n, w in where.items()),
-            "dis_module": data["dis_module"].rstrip(),
-            "dis_function": data["dis_function"].rstrip(),
-            "python_version": data["python"],
-        },
-    }
+    for tag, row in rows.items():
+        k = key(tag)
+        facts[f"blocks_per_add_{k}"] = fact(row["kept"])
+        facts[f"blocks_dropped_{k}"] = fact(row["dropped"])
+        facts[f"same_object_{k}"] = fact(row["same"])
+        facts[f"result_size_{k}"] = fact(row["size"], "B")
+    cached = [t for t, r in rows.items() if r["same"]]
+    facts["cached_cases"] = fact(", ".join(cached) if cached else "none")
+    # Every case whose result is not shared allocates one block per addition, to 1%.
+    fresh = [r["kept"] for r in rows.values() if not r["same"]]
+    facts["fresh_results_one_block"] = fact(bool(fresh) and all(abs(v - 1) < 0.01 for v in fresh))
+    return {"facts": facts, "evidence": {"dis_output": dis_out, "allocates_output": table}}
+
+
+# ------------------------------------------------------------------ gil
+
+_REPEAT = re.compile(r"^repeat \d+: (.*)$")
+_WAY = re.compile(r"(\d+) (threads?|process(?:es)?) ([\d.]+) s \(([\d.]+) cores\)")
+
+
+def parse_gil(stdout: str) -> tuple[int, dict[str, list[float]], dict[str, list[float]]]:
+    """(workers, wall seconds by way, cores busy by way); ways: serial, threads, processes."""
+    m = re.search(r"workers = (\d+)", stdout)
+    if not m:
+        return 0, {}, {}
+    walls: dict[str, list[float]] = {"serial": [], "threads": [], "processes": []}
+    busy: dict[str, list[float]] = {"serial": [], "threads": [], "processes": []}
+    for line in stdout.splitlines():
+        rep = _REPEAT.match(line)
+        if not rep:
+            continue
+        for count, kind, wall, cores in _WAY.findall(rep.group(1)):
+            way = "processes" if kind.startswith("process") else ("serial" if count == "1" else "threads")
+            walls[way].append(float(wall))
+            busy[way].append(float(cores))
+    return int(m.group(1)), walls, busy
+
+
+def gil_size(scale_name: str) -> tuple[int, int]:
+    """(loop steps, repeats): full is about 0.2 s of work per way and repeat on this machine,
+    with enough repeats for quartiles; quick is a sixth of the work, three repeats."""
+    return (6_000_000, 9) if scale_name == "full" else (1_000_000, 3)
+
+
+def run_gil(ctx: Context) -> dict:
+    import statistics
+
+    steps, repeats = gil_size(ctx.scale.name)
+    out = runner.run([sys.executable, str(ctx.src(GIL)), str(steps), str(repeats)], file=GIL,
+                     timeout=90).stdout.rstrip("\n")
+    workers, walls, busy = parse_gil(out)
+    if not workers or any(len(v) != repeats for v in walls.values()):
+        raise _fail(GIL, f"{repeats} repeats of three timings", out)
+    facts = {"workers": fact(workers), "steps": fact(steps), "repeats": fact(repeats)}
+    cpu = {way: [w * c for w, c in zip(walls[way], busy[way])] for way in walls}
+    for way in walls:
+        facts[f"wall_{way}"] = timing(walls[way])
+        facts[f"busy_{way}"] = fact(round(statistics.median(busy[way]), 2), None,
+                                    min=min(busy[way]), max=max(busy[way]))
+        facts[f"cpu_{way}"] = timing(cpu[way])
+    # Ratios are paired within each repeat (the three ways run back to back), so a slow
+    # phase of this shared machine that spans a repeat slows both sides and cancels out.
+    for way in ("threads", "processes"):
+        facts[f"speedup_{way}"] = paired_ratio(walls["serial"], walls[way])
+        # CPU time for the same work relative to one thread: above 1, each worker ran slower
+        # than a lone thread (a shared core, caches, a busy host), not merely in parallel.
+        facts[f"cpu_cost_{way}"] = paired_ratio(cpu[way], cpu["serial"])
+    facts["speedup_processes_vs_threads"] = paired_ratio(walls["threads"], walls["processes"])
+    # A clear win only: on a shared machine a few per cent either way is noise.
+    facts["processes_beat_threads"] = fact(facts["speedup_processes_vs_threads"]["value"] >= 1.25)
+    return {"facts": facts, "evidence": {"output": out}}
 
 
 EXPERIMENTS = [
-    Experiment("cside", "the C side of x = 42 (sizeof, &x and its mapping)",
-               sources=("csrc/one_line.c", "csrc/show_maps.c", "csrc/show_maps.h"),
-               run=run_c, flags=C_FLAGS),
-    Experiment("pyside", "the Python side of x = 42 (sizes, identity, mappings, bytecode)",
-               sources=("pysrc/one_line.py", "pysrc/object_probe.py"), run=run_py),
+    Experiment("objheap", "which mapping holds None, True, ints, floats, strings, lists, dicts",
+               sources=(WHERE,), run=run_objheap),
+    Experiment("cadd", "C's a + b at -O0 and -O2: run, and its machine code",
+               sources=(C_ADD,), run=run_cadd, flags=C_OPT_LEVELS),
+    Experiment("pyadd", "Python's a + b: bytecode, and allocated blocks per addition",
+               sources=(PY_ADD, ADD_ALLOC), run=run_pyadd),
+    Experiment("gil", "CPU-bound Python in 1 thread, N threads and N processes",
+               sources=(GIL,), run=run_gil),
 ]

@@ -18,7 +18,7 @@ from .. import provenance, runner, toolchain
 from ..errors import MeasureError
 from ..facts import fact, ratio, timing
 from . import Context, Experiment
-from .latency import ns_fact, pinned
+from .cache_latency import ns_fact, pinned
 
 C_FLAGS = ("-O2",)
 AVL_SRC = "csrc/array_vs_list.c"

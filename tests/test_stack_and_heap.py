@@ -18,8 +18,8 @@ from conftest import verdict_on
 from macros.measure import ledger, maps, runner, toolchain
 from macros.measure.config import SCALES
 from macros.measure.experiments import Context
-from macros.measure.experiments import alloccost as ac
-from macros.measure.experiments import memlayout as ml
+from macros.measure.experiments import stack_and_heap_cost as ac
+from macros.measure.experiments import stack_and_heap as ml
 
 
 def build(root: Path, tmp_path: Path, name: str, flags=("-O2",), link=()) -> Path:
@@ -284,7 +284,7 @@ def verdict(cid: str, **experiments: dict) -> str:
     return verdict_on(cid, {f"{exp}.{k}": v for exp, facts in experiments.items() for k, v in facts.items()})
 
 
-def test_section2_claims_have_rules():
+def test_stack_and_heap_claims_have_rules():
     for cid in ("layout-order", "stack-grows-down", "stack-size", "malloc-mmap",
                 "heap-vs-stack-cost", "stack-alloc-instruction"):
         assert CLAIMS[cid].checks, cid

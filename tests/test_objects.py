@@ -18,7 +18,7 @@ from conftest import verdict_on
 from macros.measure import maps, runner, toolchain
 from macros.measure.config import SCALES
 from macros.measure.experiments import Context
-from macros.measure.experiments import pyobjects as po
+from macros.measure.experiments import objects as po
 
 PY = sys.executable
 

@@ -21,8 +21,8 @@ from macros.measure import runner, toolchain
 from macros.measure.config import SCALES
 from macros.measure.errors import MeasureError
 from macros.measure.experiments import Context
-from macros.measure.experiments import latency as lat
-from macros.measure.experiments import locality as loc
+from macros.measure.experiments import cache_latency as lat
+from macros.measure.experiments import cache_locality as loc
 
 
 def build(root, tmp_path, rel: str, opt: str = "-O2"):
