@@ -13,7 +13,7 @@ import sysconfig
 from importlib import metadata
 from pathlib import Path
 
-from . import toolchain
+from . import machine as machine_facts, toolchain
 
 LIBRARIES = ("pyperf", "cffi", "numpy", "matplotlib", "mkdocs", "mkdocs-material",
              "mkdocs-macros-plugin", "pymdown-extensions")
@@ -29,28 +29,17 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def cache_sizes() -> list[dict]:
-    """The caches cpu0 reports in sysfs: level, type, size in bytes, line size."""
-    caches = []
-    base = Path("/sys/devices/system/cpu/cpu0/cache")
-    for idx in sorted(base.glob("index*")):
-        try:
-            size = (idx / "size").read_text().strip()
-            mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(size[-1], 1)
-            caches.append({
-                "level": int((idx / "level").read_text()),
-                "type": (idx / "type").read_text().strip(),
-                "size": int(size.rstrip("KMG")) * mult,
-                "line": int((idx / "coherency_line_size").read_text()),
-                "shared_cpus": (idx / "shared_cpu_list").read_text().strip(),
-            })
-        except (OSError, ValueError):
-            continue
-    return caches
+def cache_sizes(root: Path = Path("/")) -> list[dict]:
+    """The caches cpu0 reports in sysfs: level, type, size in bytes, line size. A cache with no
+    line size is left out, as the pages print every cache's line."""
+    return [{"level": c.level, "type": c.type, "size": c.size, "line": c.line,
+             "shared_cpus": c.shared_cpus}
+            for c in machine_facts.read_caches(root) if c.line]
 
 
-def memory_bytes() -> int:
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+def memory_bytes(root: Path = Path("/")) -> int:
+    """MemTotal (the same figure as sysconf's physical pages on Linux, which is the fallback)."""
+    return machine_facts.read_mem_total(root) or os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
 @functools.lru_cache(maxsize=None)

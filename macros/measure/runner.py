@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import re
 import resource
 import signal
 import subprocess
@@ -196,9 +197,31 @@ def _mib(n: int) -> str:
     return f"{n / (1 << 20):,.0f} MiB"
 
 
+# Words in a line that says why a program failed. A tool's last lines are often advice
+# ("Use --help for more information") or a summary, not the cause.
+_WHY = re.compile(r"error|bad |invalid|cannot|can't|could not|couldn't|unable|not found|no such|"
+                  r"unknown|unrecognized|unrecognised|not a |must |failed|failure|fatal|denied|"
+                  r"refused|abort|too small|too large|too big|exceed|out of memory|segmentation|"
+                  r"assert|panic|exception|usage:", re.I)
+_TOOL_PREFIX = re.compile(r"^==\d+==\s*|^--\d+--\s*")   # valgrind's ==pid== / --pid-- margins
+WHY_LINES = 3          # lines of a program's output kept in a failure reason
+WHY_LINE_CHARS = 300   # each cut to this length
+
+
+def why_lines(text: str, keep: int = WHY_LINES) -> list[str]:
+    """The first lines of `text` that say why something failed (error, bad option, cannot, ...),
+    at most `keep`, with valgrind's pid margins taken off; [] when no line says so. Indented
+    lines (a traceback's source lines, a compiler's quoted code) count only if no other does."""
+    lines = [(l[:1].isspace(), _TOOL_PREFIX.sub("", l).strip()) for l in text.splitlines()]
+    said = [(indented, l[:WHY_LINE_CHARS]) for indented, l in lines if l and _WHY.search(l)]
+    return ([l for indented, l in said if not indented] or [l for _, l in said])[:keep]
+
+
 def describe_failure(r: RunResult, memory_bytes: int | None) -> str:
-    """One line a reader can act on: what happened, then the last lines of stderr."""
-    tail = r.stderr.strip().splitlines()[-3:]
+    """One line a reader can act on: what happened, then the lines of its output that say why
+    (from stderr, else stdout), or failing those, the last lines of stderr."""
+    tail = why_lines(r.stderr) or why_lines(r.stdout) or \
+        [l[:WHY_LINE_CHARS] for l in r.stderr.strip().splitlines()[-WHY_LINES:]]
     detail = (": " + " | ".join(tail)) if tail else ""
     if r.returncode < 0:
         name = signal_name(-r.returncode)

@@ -8,7 +8,7 @@ import re
 import shutil
 from pathlib import Path
 
-from .. import provenance, runner, toolchain
+from .. import machine, provenance, runner, toolchain
 from ..errors import MeasureError
 from ..facts import fact, ratio, spread
 from ..timing import pin_cpu
@@ -83,6 +83,38 @@ def _compile(ctx: Context, src: str, name: str) -> Path:
     return toolchain.compile_c(ctx.src(src), exe, list(C_FLAGS), root=ctx.root)
 
 
+# -------------------------------------------------------------------------- how far to sweep
+
+QUICK_LARGEST = 256 << 20   # quick builds are tests: no working set beyond this, whatever the LLC
+MEMORY_SHARE = 4            # at most MemTotal / 4: the build shares the machine with everything else
+ADDRESS_SHARE = 2           # at most half the runner's address-space limit: the program's code,
+                            # libraries and stack live in it too
+
+
+def largest_working_set(floor: int, llc: dict | None, scale_name: str, mem_total: int | None,
+                        address_limit: int | None) -> tuple[int, str]:
+    """The largest buffer to sweep, and why it stops there: twice the last-level cache (surely
+    past it) or the scale's `floor` if larger, then bounded by the quick-scale cap, the
+    machine's memory and the runner's address-space limit, whichever is lowest."""
+    wanted, why = floor, "the scale's largest working set"
+    if llc and 2 * llc["size"] > floor:
+        wanted, why = 2 * llc["size"], f"twice the reported L{llc['level']}"
+    largest = wanted
+    bounds = [(QUICK_LARGEST if scale_name != "full" else None, f"the {scale_name}-scale cap"),
+              (mem_total // MEMORY_SHARE if mem_total else None,
+               f"1/{MEMORY_SHARE} of the machine's memory (MemTotal {nbytes(mem_total or 0)})"),
+              (address_limit // ADDRESS_SHARE if address_limit else None,
+               f"1/{ADDRESS_SHARE} of the {nbytes(address_limit or 0)} address-space limit on each program")]
+    for limit, name in bounds:
+        if limit is not None and limit < largest:
+            largest, why = limit, f"{name}, short of {why} ({nbytes(wanted)})"
+    if largest >= 1 << 20:
+        largest -= largest % (1 << 20)     # whole MiB: any slot size divides it
+    largest = max(SMALLEST_CHASE, largest)
+    why = f"{nbytes(largest)}: {why}"
+    return largest, why
+
+
 # -------------------------------------------------------------------------- the cache line
 
 def parse_stride(out: str) -> list[dict]:
@@ -110,7 +142,8 @@ def run_cacheline(ctx: Context) -> dict:
     exe = _compile(ctx, STRIDE_SRC, "stride")
     llc = last_level()
     # Larger than every cache the machine reports, so each pass streams from RAM.
-    buffer = max(ctx.scale.max_chase_bytes // 2, 2 * (llc["size"] if llc else 0))
+    buffer, buffer_why = largest_working_set(ctx.scale.max_chase_bytes // 2, llc, ctx.scale.name,
+                                             machine.read_mem_total(), runner.DEFAULT_MEMORY_BYTES)
     argv = pinned([str(exe), "--repeats", str(ctx.scale.repeats), str(buffer), *map(str, STRIDES)])
     out = runner.run(argv, file=STRIDE_SRC, timeout=120).stdout
     rows = parse_stride(out)
@@ -131,6 +164,7 @@ def run_cacheline(ctx: Context) -> dict:
         "line_sysfs": fact(sysfs_line, "B"),
         "line_sysconf": fact(conf_line, "B"),
         "buffer_bytes": fact(buffer, "B"),
+        "buffer_why": fact(buffer_why),
         "strides": fact(table, None),
         "line_from_strides": fact(line_from_passes(rows), "B"),
     }
@@ -215,8 +249,8 @@ def run_latency(ctx: Context) -> dict:
     m = provenance.machine()
     caches = {f"l{lv}": (data_cache(lv) or {}).get("size") for lv in (1, 2, 3)}
     llc = last_level()
-    largest = max(ctx.scale.max_chase_bytes, 2 * (llc["size"] if llc else 0))
-    largest = min(largest, m["memory_bytes"] // 4)
+    largest, largest_why = largest_working_set(ctx.scale.max_chase_bytes, llc, ctx.scale.name,
+                                               machine.read_mem_total(), runner.DEFAULT_MEMORY_BYTES)
     sizes = chase_sizes(largest)
     quick = ctx.scale.name != "full"
     # Loads per repeat: ~0.1 s at RAM latency (full scale). Sizes that fit in L2 take a few ns
@@ -257,6 +291,7 @@ def run_latency(ctx: Context) -> dict:
         "huge_page_size": fact(huge_page_size(), "B"),
         "single_cycle": fact(bool(cycles) and all(a == b for a, b in cycles)),
         "largest_bytes": fact(sizes[-1], "B"),
+        "largest_why": fact(largest_why),
     }
     for name, size in caches.items():
         facts[f"{name}_bytes"] = fact(size, "B")

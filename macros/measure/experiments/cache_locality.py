@@ -14,19 +14,20 @@ import shutil
 import sys
 from pathlib import Path
 
-from .. import provenance, runner, toolchain
+from .. import machine, runner, toolchain
+from ..cachegrind import Geometry, choose_geometry
 from ..errors import MeasureError
 from ..facts import fact, ratio, timing
 from . import Context, Experiment
 from .cache_latency import ns_fact, pinned
 
 C_FLAGS = ("-O2",)
+VALGRIND_HINT = "Debian/Ubuntu: apt-get install valgrind; Fedora: dnf install valgrind"
 AVL_SRC = "csrc/array_vs_list.c"
 PY_SRC = "pysrc/list_scattered.py"
 LAYOUTS = ("array", "ordered", "shuffled")
 FAST_REPEATS = 21        # repeats for the layouts that take milliseconds
 PY_REPEATS = 9           # each of the four Python sums takes milliseconds: many repeats are cheap
-SYS_CACHE = Path("/sys/devices/system/cpu/cpu0/cache")
 
 
 def parse_times(out: str) -> dict[str, list[float]]:
@@ -99,31 +100,11 @@ def run_locality(ctx: Context) -> dict:
 
 # -------------------------------------------------------------------------- cachegrind
 
-def _ways(level: int, default: int) -> int:
-    """Associativity of the data/unified cache of that level (sysfs), for cachegrind."""
-    for idx in sorted(SYS_CACHE.glob("index*")):
-        try:
-            if int((idx / "level").read_text()) == level and \
-                    (idx / "type").read_text().strip() in ("Data", "Unified"):
-                return int((idx / "ways_of_associativity").read_text()) or default
-        except (OSError, ValueError):
-            continue
-    return default
-
-
-def cachegrind_geometry() -> dict[str, str]:
-    """--I1/--D1/--LL as size,ways,line from the caches this machine reports. Cachegrind's own
-    detection reads CPUID and falls back to guesses under a hypervisor; here it is told."""
-    caches = provenance.machine()["caches"]
-    def pick(level: int, types: tuple[str, ...]) -> dict | None:
-        return next((c for c in caches if c["level"] == level and c["type"] in types), None)
-    i1, d1 = pick(1, ("Instruction",)), pick(1, ("Data",))
-    ll = max((c for c in caches if c["type"] == "Unified"), key=lambda c: c["level"], default=None)
-    if not (i1 and d1 and ll):
-        raise MeasureError("the machine reports no L1/LL cache sizes to give cachegrind", kind="toolchain")
-    return {"I1": f"{i1['size']},{_ways(1, 8)},{i1['line']}",
-            "D1": f"{d1['size']},{_ways(1, 8)},{d1['line']}",
-            "LL": f"{ll['size']},{_ways(ll['level'], 16)},{ll['line']}"}
+def cachegrind_geometry() -> Geometry:
+    """I1/D1/LL for cachegrind from the caches this machine reports, made valid for it where
+    they are not (see macros/measure/cachegrind.py). Cachegrind's own detection reads CPUID
+    and falls back to guesses under a hypervisor; here it is told."""
+    return choose_geometry(machine.read_caches())
 
 
 def parse_cachegrind(text: str, function: str) -> dict[str, int]:
@@ -161,20 +142,21 @@ def run_cachesim(ctx: Context) -> dict:
     counters = hardware_counters()
     if not valgrind:
         return {"facts": {"available": fact(False), "hw_counters": fact(counters)},
-                "evidence": {"summary": "valgrind is not installed on this machine: no simulation."}}
+                "evidence": {"summary": "valgrind is not installed on this machine: no simulation "
+                                        f"({VALGRIND_HINT})."}}
     exe = _build(ctx)
     n = 250_000 if ctx.scale.name == "full" else 50_000
     geo = cachegrind_geometry()
-    facts = {"available": fact(True), "hw_counters": fact(counters), "n": fact(n)}
-    lines = [f"cachegrind (simulated caches: I1 {geo['I1']}, D1 {geo['D1']}, LL {geo['LL']}; "
-             f"size,ways,line), {n:,} ints, events inside the summing function only",
+    facts = {"available": fact(True), "hw_counters": fact(counters), "n": fact(n),
+             "simulated_geometry": fact(geo.describe()), "geometry_adjusted": fact(geo.adjusted)}
+    lines = [f"cachegrind (simulated caches: {' '.join(geo.options())}; size,ways,line), "
+             f"{n:,} ints, events inside the summing function only",
              f"{'layout':10} {'loads':>10} {'D1 misses':>10} {'per element':>12} {'LL misses':>10} {'per element':>12}"]
     version = runner.run([valgrind, "--version"], file=AVL_SRC, timeout=30).stdout.strip()
     for layout in LAYOUTS:
         out_file = ctx.workdir / f"cachegrind.{layout}"
-        argv = [valgrind, "--tool=cachegrind", "--cache-sim=yes", f"--I1={geo['I1']}",
-                f"--D1={geo['D1']}", f"--LL={geo['LL']}", f"--cachegrind-out-file={out_file}",
-                str(exe), str(n), "1", layout]
+        argv = [valgrind, "--tool=cachegrind", "--cache-sim=yes", *geo.options(),
+                f"--cachegrind-out-file={out_file}", str(exe), str(n), "1", layout]
         runner.run(argv, file=AVL_SRC, timeout=120)
         func = "sum_array" if layout == "array" else "sum_list"
         ev = parse_cachegrind(out_file.read_text(), func)
@@ -182,7 +164,9 @@ def run_cachesim(ctx: Context) -> dict:
         facts[f"d1_misses_per_elem_{layout}"] = fact(d1 / n)
         facts[f"ll_misses_per_elem_{layout}"] = fact(ll / n)
         lines.append(f"{layout:10} {loads:>10,} {d1:>10,} {d1 / n:>12.3f} {ll:>10,} {ll / n:>12.3f}")
-    return {"facts": facts, "evidence": {"summary": "\n".join(lines), "version": version}}
+    notes = "\n".join(geo.reasons) or "The simulated caches are the machine's own, as it reports them."
+    return {"facts": facts, "evidence": {"summary": "\n".join(lines), "version": version,
+                                         "geometry_notes": notes}}
 
 
 # -------------------------------------------------------------------------- Python

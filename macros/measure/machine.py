@@ -1,0 +1,97 @@
+"""What the machine reports about itself: cpu0's caches (sysfs) and its memory (/proc/meminfo).
+
+Every reader takes the filesystem root as an argument, so tests can hand it a faked tree,
+and treats a missing file or folder as "not reported" rather than as an error: containers,
+VMs and other architectures report less than a bare x86 machine does.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+CACHE_DIR = "sys/devices/system/cpu/cpu0/cache"
+MEMINFO = "proc/meminfo"
+_UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+
+
+@dataclass(frozen=True)
+class Cache:
+    """One cache as sysfs describes it; None where the kernel does not say."""
+    level: int
+    type: str                  # Data | Instruction | Unified
+    size: int                  # bytes
+    ways: int | None = None    # ways_of_associativity (0 in sysfs, "not reported", is None)
+    sets: int | None = None    # number_of_sets
+    line: int | None = None    # coherency_line_size, bytes
+    shared_cpus: str | None = None
+
+    @property
+    def holds_data(self) -> bool:
+        return self.type in ("Data", "Unified")
+
+
+def parse_size(text: str) -> int | None:
+    """sysfs sizes: "48K", "2048K", "1M", or plain bytes."""
+    m = re.fullmatch(r"\s*(\d+)\s*([KMG]?)\s*", text)
+    if not m:
+        return None
+    return int(m.group(1)) * _UNITS.get(m.group(2), 1)
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text().strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _int(path: Path) -> int | None:
+    text = _read(path)
+    return int(text) if text and text.isdigit() else None
+
+
+def read_caches(root: Path = Path("/")) -> list[Cache]:
+    """cpu0's caches, in index order. An index without a level, type or size is left out (it
+    describes nothing usable); no cache folder at all gives an empty list."""
+    base = Path(root) / CACHE_DIR
+    try:
+        indexes = sorted((p for p in base.iterdir() if re.fullmatch(r"index\d+", p.name)),
+                         key=lambda p: int(p.name[5:]))
+    except OSError:
+        return []
+    caches = []
+    for idx in indexes:
+        level, kind = _int(idx / "level"), _read(idx / "type")
+        size = parse_size(_read(idx / "size") or "")
+        if level is None or not kind or size is None:
+            continue
+        caches.append(Cache(level=level, type=kind, size=size,
+                            ways=_int(idx / "ways_of_associativity") or None,
+                            sets=_int(idx / "number_of_sets") or None,
+                            line=_int(idx / "coherency_line_size") or None,
+                            shared_cpus=_read(idx / "shared_cpu_list")))
+    return caches
+
+
+def read_mem_total(root: Path = Path("/")) -> int | None:
+    """MemTotal from /proc/meminfo, in bytes; None when the file or the line is missing."""
+    text = _read(Path(root) / MEMINFO) or ""
+    m = re.search(r"^MemTotal:\s+(\d+)\s*kB", text, re.M)
+    return int(m.group(1)) << 10 if m else None
+
+
+def instruction_l1(caches: list[Cache]) -> Cache | None:
+    return next((c for c in caches if c.level == 1 and c.type == "Instruction"), None)
+
+
+def data_l1(caches: list[Cache]) -> Cache | None:
+    """The level-1 cache loads go through: the data cache, or a unified L1."""
+    return next((c for c in caches if c.level == 1 and c.type == "Data"), None) or \
+        next((c for c in caches if c.level == 1 and c.type == "Unified"), None)
+
+
+def last_level(caches: list[Cache]) -> Cache | None:
+    """The highest-level cache that holds data (L3 on most machines, L2 where there is no L3)."""
+    held = [c for c in caches if c.holds_data]
+    return max(held, key=lambda c: c.level) if held else None
