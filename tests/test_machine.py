@@ -288,3 +288,26 @@ def test_latency_sweep_bounds(name):
                 assert "short of" in why
             else:
                 assert "short of" not in why and ("twice the reported" in why) == (wanted > floor)
+
+
+# ------------------------------------------------------------------ the cachesim experiment records it
+
+@needs_valgrind
+@pytest.mark.listing("csrc/array_vs_list.c")
+@pytest.mark.parametrize("name", ["azure-xeon-8272cl", "amd-epyc-vm"])
+def test_cachesim_records_the_simulated_geometry(root, tmp_path, monkeypatch, name):
+    from macros.measure.config import SCALES
+    from macros.measure.experiments import Context
+    from macros.measure.experiments import cache_locality as loc
+    caches = [as_cache(r) for r in MACHINES[name]]
+    monkeypatch.setattr(loc.machine, "read_caches", lambda root=None: caches)
+    out = loc.run_cachesim(Context(root=root, scale=SCALES["quick"], workdir=tmp_path, log=lambda m: None))
+    geo = cg.choose_geometry(caches)
+    facts, evidence = out["facts"], out["evidence"]
+    assert facts["simulated_geometry"]["value"] == geo.describe()
+    assert facts["geometry_adjusted"]["value"] is bool(geo.reasons)
+    assert " ".join(geo.options()) in evidence["summary"]
+    if geo.reasons:
+        assert evidence["geometry_notes"].splitlines() == list(geo.reasons)
+    else:
+        assert "machine's own" in evidence["geometry_notes"]

@@ -165,6 +165,7 @@ def run_cacheline(ctx: Context) -> dict:
         "line_sysconf": fact(conf_line, "B"),
         "buffer_bytes": fact(buffer, "B"),
         "buffer_why": fact(buffer_why),
+        "buffer_past_llc": fact(bool(llc) and buffer > llc["size"]),   # False when a bound stopped it short
         "strides": fact(table, None),
         "line_from_strides": fact(line_from_passes(rows), "B"),
     }
@@ -292,6 +293,7 @@ def run_latency(ctx: Context) -> dict:
         "single_cycle": fact(bool(cycles) and all(a == b for a, b in cycles)),
         "largest_bytes": fact(sizes[-1], "B"),
         "largest_why": fact(largest_why),
+        "largest_past_llc": fact(bool(llc) and sizes[-1] > llc["size"]),
     }
     for name, size in caches.items():
         facts[f"{name}_bytes"] = fact(size, "B")
