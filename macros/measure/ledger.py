@@ -19,7 +19,7 @@ import difflib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from .errors import InputError
 from .results import NotMeasured, Results
@@ -34,6 +34,7 @@ OP_NEEDS = {"eq": ("expected",), "within": ("expected", "factor"), "range": (), 
 SHOW_KEYS = ("fact", "label")
 EVIDENCE_KEYS = ("ref", "label", "lang")
 EXAMPLE_KEYS = ("verdict", "facts", "why")
+INTERVAL_KINDS = ("seconds", "ns", "ratio")   # measured with an interval that may reach a bound
 
 
 class LedgerError(InputError):
@@ -72,12 +73,13 @@ class Claim:
         """Every fact the claim's rule reads."""
         return [r for c in self.checks for r in (c.fact, c.than) if r]
 
-    def verdicts(self) -> set[str]:
-        """The verdicts its rule can give."""
+    def verdicts(self, kinds: Mapping[str, str]) -> set[str]:
+        """The verdicts its rule can give; `kinds`: fact name -> declared kind."""
         out = {"holds", self.fail, "not-measured"}
         if len(self.checks) > 1:
             out.add(self.partial)
-        if any(c.band or c.op in ("within", "range", "lt", "gt") for c in self.checks):
+        if any(c.band or (c.op in ("within", "range", "lt", "gt") and kinds.get(c.fact) in INTERVAL_KINDS)
+               for c in self.checks):
             out.add("borderline")
         return out
 
