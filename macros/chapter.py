@@ -6,11 +6,13 @@ or claim) raise PageError naming the page and the name, which fails the build.
 from __future__ import annotations
 
 import logging
+import sys
 
 from . import fmt, render
 from .measure import ledger
-from .measure.ledger import Claim, FactSource, Verdict
+from .measure.ledger import Claim, Verdict
 from .measure.config import NOISY_REL_IQR
+from .measure.results import NotMeasured, Results, UnknownName
 
 log = logging.getLogger("mkdocs.plugins.chapter")
 
@@ -21,12 +23,26 @@ class PageError(Exception):
     pass
 
 
+def template_line() -> int | None:
+    """The line of the page being rendered that called the macro (Jinja keeps a map of them)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        tmpl = frame.f_globals.get("__jinja_template__")
+        if tmpl is not None:
+            try:
+                return tmpl.get_corresponding_lineno(frame.f_lineno)
+            except Exception:
+                return None
+        frame = frame.f_back
+    return None
+
+
 class Chapter:
-    def __init__(self, doc: dict, claims: dict[str, Claim]) -> None:
-        self.doc = doc
+    def __init__(self, results: Results, claims: dict[str, Claim]) -> None:
+        self.results = results
+        self.doc = results.doc
         self.claims = claims
-        self.facts = FactSource(doc)
-        self.verdicts: dict[str, Verdict] = {cid: ledger.evaluate(c, self.facts) for cid, c in claims.items()}
+        self.verdicts: dict[str, Verdict] = {cid: ledger.evaluate(c, results) for cid, c in claims.items()}
         self.page = "?"          # set by the glue before each page renders
         self.warned: set[tuple[str, str]] = set()
 
@@ -43,7 +59,7 @@ class Chapter:
     def provenance_line(self, experiment: str | None = None) -> str:
         p = self.prov
         m = p.get("machine", {})
-        exp = (self.facts.experiment(experiment) or {}) if experiment else {}
+        exp = self.results.experiment(experiment) if experiment else {}
         # A cached result names the compiler it was measured with (this build may have none).
         compiler = (exp.get("toolchain") or {}).get("compiler") or p.get("compiler", "?")
         parts = [f"Measured on {m.get('cpu', '?')} ({m.get('cores', '?')} cores, Linux {m.get('kernel', '?')})",
@@ -61,44 +77,38 @@ class Chapter:
 
     # -------------------------------------------------------------- lookups
 
-    def _fact(self, ref: str) -> tuple[dict | None, str]:
-        exp_name, _, fact_name = ref.partition(".")
-        exp = self.facts.experiment(exp_name)
-        if exp is None or not fact_name:
-            raise PageError(f"page {self.page}: unknown figure {ref!r} (no experiment {exp_name!r}; "
-                            f"known: {', '.join(sorted(self.doc.get('experiments', {})))})")
-        if exp.get("status") == "ok" and fact_name not in exp.get("facts", {}):
-            known = sorted(exp.get("facts", {}))
-            raise PageError(f"page {self.page}: unknown figure {ref!r}: experiment {exp_name!r} "
-                            f"records no fact {fact_name!r} (it records: {', '.join(known[:20])}"
-                            f"{', ...' if len(known) > 20 else ''})")
-        fact, why = self.facts.get(ref)
-        if fact is None:
-            self._warn_unmeasured(exp_name, why)
-        return fact, why
+    def where(self) -> str:
+        line = template_line()
+        return f"page {self.page}" + (f", line {line}" if line else "")
 
-    def _warn_unmeasured(self, exp_name: str, why: str) -> None:
+    def _fact(self, ref: str) -> dict | NotMeasured:
+        try:
+            fact = self.results.fact(ref)
+        except UnknownName as exc:
+            raise PageError(f"{self.where()}: {exc}") from None
+        if isinstance(fact, NotMeasured):
+            self._warn_unmeasured(fact)
+        return fact
+
+    def _warn_unmeasured(self, missing: NotMeasured) -> None:
+        exp_name = missing.ref.partition(".")[0]
         if (self.page, exp_name) not in self.warned:
             self.warned.add((self.page, exp_name))
-            log.warning(f"{self.page}: figure from experiment {exp_name!r} not measured: {why}")
+            log.warning(f"{self.page}: figure {missing.ref} not measured: {missing.reason}")
 
     def claim_obj(self, cid: str) -> Claim:
         if cid not in self.claims:
             raise PageError(f"page {self.page}: unknown claim {cid!r}; claims are listed in {LEDGER_FILE}")
         return self.claims[cid]
 
-    def evidence_text(self, ref: str) -> str:
-        exp_name, _, key = ref.partition(".")
-        exp = self.facts.experiment(exp_name)
-        if exp is None:
-            raise PageError(f"page {self.page}: unknown evidence {ref!r} (no experiment {exp_name!r})")
-        if exp.get("status") != "ok":
-            self._warn_unmeasured(exp_name, exp.get("reason", "failed"))
-            return None
-        if key not in exp.get("evidence", {}):
-            raise PageError(f"page {self.page}: unknown evidence {ref!r}: experiment {exp_name!r} "
-                            f"records no evidence {key!r}")
-        return exp["evidence"][key]
+    def evidence_text(self, ref: str) -> str | NotMeasured:
+        try:
+            text = self.results.evidence(ref)
+        except UnknownName as exc:
+            raise PageError(f"{self.where()}: {exc}") from None
+        if isinstance(text, NotMeasured):
+            self._warn_unmeasured(text)
+        return text
 
     # -------------------------------------------------------------- macros
 
@@ -107,9 +117,9 @@ class Chapter:
         if part not in ("value", "spread", "both", "raw"):
             raise PageError(f"page {self.page}: fig({ref!r}, {part!r}): the part must be one of "
                             f"value, spread, both, raw")
-        fact, why = self._fact(ref)
-        if fact is None:
-            return render.not_measured(why)
+        fact = self._fact(ref)
+        if isinstance(fact, NotMeasured):
+            return render.not_measured(fact.reason)
         if part == "raw":
             return render.esc(fact["value"])
         text = {"value": fmt.value, "spread": fmt.spread, "both": fmt.with_spread}[part](fact)
@@ -136,9 +146,14 @@ class Chapter:
         return f' <span class="noisy" title="{render.esc(title)}">{render.esc(label)}</span>'
 
     def raw(self, ref: str):
-        """The measured value itself, for arithmetic or conditions in a page."""
-        fact, why = self._fact(ref)
-        return None if fact is None else fact["value"]
+        """The measured value itself, for conditions in a page; NotMeasured (falsy, refuses
+        arithmetic and comparison) when there is none: test measured(ref) first."""
+        fact = self._fact(ref)
+        return fact if isinstance(fact, NotMeasured) else fact["value"]
+
+    def measured(self, ref: str) -> bool:
+        """Whether a declared fact has a value on this build."""
+        return not isinstance(self._fact(ref), NotMeasured)
 
     def book(self, cid: str) -> str:
         return render.figure_span(self.claim_obj(cid).book, "the book's figure (claims ledger)", "book")
@@ -149,8 +164,8 @@ class Chapter:
 
     def output(self, ref: str, lang: str | None = None) -> str:
         text = self.evidence_text(ref)
-        if text is None:
-            return render.not_measured(self.facts.experiment(ref.partition(".")[0]).get("reason", ""))
+        if isinstance(text, NotMeasured):
+            return render.not_measured(text.reason)
         return f'<div class="program-output" title="{render.esc(self.provenance_line(ref.partition(".")[0]))}">' \
                f'{render.pre(text, lang)}</div>'
 
@@ -162,22 +177,25 @@ class Chapter:
         label = lambda ref: c.labels.get(ref) or self.fact_label(ref)  # noqa: E731
         shown = []
         for ref in c.show:
-            fact, why = self._fact(ref)
-            text = fmt.with_spread(fact) + self._noisy(ref, fact, html=False) if fact else ""
-            shown.append((label(ref), text, why))
+            fact = self._fact(ref)
+            if isinstance(fact, NotMeasured):
+                shown.append((label(ref), "", fact.reason))
+            else:
+                shown.append((label(ref), fmt.with_spread(fact) + self._noisy(ref, fact, html=False), ""))
         evidence = []
         for item in c.evidence:
             text = self.evidence_text(item["ref"])
-            if text is not None:
+            if not isinstance(text, NotMeasured):
                 evidence.append((item.get("label", item["ref"]), text, item.get("lang")))
         checks = []
         for r in v.results:
-            fact, _ = self.facts.get(r.check.fact)
-            other, _ = self.facts.get(r.check.than) if r.check.than else (None, "")
-            rule = fmt.rule(r.check, fact.get("unit") if fact else None,
+            fact = self.results.fact(r.check.fact)
+            other = self.results.fact(r.check.than) if r.check.than else None
+            measured = not isinstance(fact, NotMeasured)
+            rule = fmt.rule(r.check, fact.get("unit") if measured else None,
                             f"{label(r.check.than)} = {fmt.value(other)}" if other else "")
             checks.append(render.check_item(label(r.check.fact), r.passed, r.reason,
-                                            fmt.value(fact) if fact else "", rule))
+                                            fmt.value(fact) if measured else "", rule, r.borderline))
         exp_name = c.show[0].partition(".")[0] if c.show else None
         return render.claim_box(c, v, shown, evidence, self.provenance_line(exp_name), checks)
 
@@ -191,8 +209,8 @@ class Chapter:
             page = SECTION_PAGES.get(c.section, "")
             shown = []
             for ref in c.show:
-                fact, _ = self.facts.get(ref)
-                text = fmt.value(fact) if fact else "—"
+                fact = self.results.fact(ref)
+                text = "not measured" if isinstance(fact, NotMeasured) else fmt.value(fact)
                 label = c.labels.get(ref)
                 shown.append(f"<li>{render.esc(label)}: <strong>{render.esc(text)}</strong></li>" if label
                              else f"<li><strong>{render.esc(text)}</strong></li>")

@@ -9,9 +9,9 @@ import html
 
 from .measure.ledger import Claim, Verdict
 
-BADGE = {"holds": "holds", "differs": "differs", "does-not-hold": "does not hold",
-         "not-measured": "not measured"}
-ICON = {"holds": "✓", "differs": "≠", "does-not-hold": "✗", "not-measured": "?"}
+BADGE = {"holds": "holds", "differs": "differs", "borderline": "borderline",
+         "does-not-hold": "does not hold", "not-measured": "not measured"}
+ICON = {"holds": "✓", "differs": "≠", "borderline": "≈", "does-not-hold": "✗", "not-measured": "?"}
 
 def esc(text: object) -> str:
     return html.escape(str(text), quote=True)
@@ -44,13 +44,15 @@ def not_measured(reason: str) -> str:
             f'{esc(reason.splitlines()[0] if reason else "unknown reason")}</span>')
 
 
-def check_item(label: str, passed: bool | None, reason: str, value: str, rule: str) -> str:
+def check_item(label: str, passed: bool | None, reason: str, value: str, rule: str,
+               borderline: str = "") -> str:
     """One check of a claim's rule: the figure it read, the rule, and whether it passed."""
     if passed is None:
         return f"<li>{esc(label)}: {not_measured(reason)}</li>"
-    mark = "✓" if passed else "✗"
-    return (f"<li><span class=\"check check--{'pass' if passed else 'fail'}\">{mark}</span> "
-            f"{esc(label)} = <strong>{esc(value)}</strong>, {esc('rule: ' + rule)}</li>")
+    mark, cls = ("≈", "edge") if borderline else (("✓", "pass") if passed else ("✗", "fail"))
+    edge = f" — borderline: {esc(borderline)}" if borderline else ""
+    return (f"<li><span class=\"check check--{cls}\">{mark}</span> "
+            f"{esc(label)} = <strong>{esc(value)}</strong>, {esc('rule: ' + rule)}{edge}</li>")
 
 
 def claim_box(claim: Claim, verdict: Verdict, shown: list[tuple[str, str, str]],

@@ -12,8 +12,10 @@ from mkdocs_macros.errors import format_error
 from . import render, safe_html
 from .chapter import LEDGER_FILE, Chapter, PageError, provenance_summary, provenance_table
 from .measure import CacheMissing, MeasureError, measure, mode_from_env, results_paths, scale_from_env
-from .measure.config import ConfigError
-from .measure.ledger import LedgerError, load
+from .measure.engine import declared
+from .measure.errors import InputError
+from .measure.ledger import load
+from .measure.results import Results
 
 log = logging.getLogger("mkdocs.plugins.chapter")
 
@@ -24,7 +26,12 @@ def _progress(level: str, message: str) -> None:
     getattr(log, level)(message)
 
 
-class ChapterPageError(PluginError):
+class ChapterInputError(PluginError):
+    """Bad input (ledger, listing, setting, results file, a name in a page): the build stops
+    with status 2, as scripts/measure.py does (hooks.on_build_error)."""
+
+
+class ChapterPageError(ChapterInputError):
     """A page names something the results or the ledger do not hold."""
 
 
@@ -49,18 +56,23 @@ def setup(env) -> Chapter:
     root = Path(env.project_dir)
     try:
         mode, scale = mode_from_env(), scale_from_env()
-    except ConfigError as exc:
-        raise PluginError(f"{exc} (see README, 'Rebuilding with your own numbers')")
+    except InputError as exc:
+        raise ChapterInputError(f"{exc} (see README, 'Rebuilding with your own numbers')")
     t0 = time.perf_counter()
     log.info(f"measuring in mode {mode}, scale {scale.name} (CHAPTER_MEASURE, CHAPTER_SCALE)")
     try:
+        # The ledger first: a mistake in it stops the build before anything is measured.
+        decl = declared()
+        probe = Results({"experiments": {}}, decl)
+        claims = load(root / LEDGER_FILE, probe.fact_names(), probe.evidence_names())
         # TimeoutError: another build held the cache lock too long; MeasureError: e.g. an
         # experiment module that cannot be imported. Each message says what to do.
         doc = measure(root, mode=mode, scale=scale, progress=_progress)
-        claims = load(root / LEDGER_FILE)
-    except (CacheMissing, TimeoutError, MeasureError, LedgerError) as exc:
+    except InputError as exc:
+        raise ChapterInputError(str(exc))
+    except (CacheMissing, TimeoutError, MeasureError) as exc:
         raise PluginError(str(exc))
-    chapter = Chapter(doc, claims)
+    chapter = Chapter(Results(doc, decl), claims)
     results, suite = results_paths(root, scale)
     chapter.results_file, chapter.suite_file = results, suite
     log.info(f"results ready in {time.perf_counter() - t0:.1f} s: {results.relative_to(root)}")
@@ -80,7 +92,7 @@ def setup(env) -> Chapter:
         macro.__doc__ = method.__doc__
         return macro
 
-    for name in ("fig", "raw", "book", "verdict", "output", "claim", "claims_table", "verdict_counts"):
+    for name in ("fig", "raw", "measured", "book", "verdict", "output", "claim", "claims_table", "verdict_counts"):
         env.macro(bind(getattr(chapter, name), html=name in HTML_MACROS), name)
     env.macro(bind(render.badge, html=True), "verdict_badge")
     env.macro(bind(lambda: provenance_summary(chapter)), "provenance_summary")

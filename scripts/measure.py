@@ -15,21 +15,26 @@ sys.path.insert(0, str(ROOT))
 
 from macros.measure import (CacheMissing, MeasureError, SCALES, measure,  # noqa: E402
                             mode_from_env, results_paths, scale_from_env)
+from macros.measure.config import MODES  # noqa: E402
+from macros.measure.errors import InputError  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--mode", default=None, help="default: $CHAPTER_MEASURE or auto")
+    ap.add_argument("--mode", default=None, choices=MODES, help="default: $CHAPTER_MEASURE or auto")
     ap.add_argument("--scale", default=None, choices=sorted(SCALES), help="default: $CHAPTER_SCALE or full")
     ap.add_argument("--only", nargs="*", help="measure only these experiments")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)-7s %(message)s")
-    mode = args.mode or mode_from_env()
-    scale = SCALES[args.scale] if args.scale else scale_from_env()
     try:
+        mode = args.mode or mode_from_env()
+        scale = SCALES[args.scale] if args.scale else scale_from_env()
         doc = measure(ROOT, mode=mode, scale=scale, only=args.only)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except (CacheMissing, MeasureError, TimeoutError) as exc:   # TimeoutError: the cache lock
         print(f"error: {exc}", file=sys.stderr)
         return 2

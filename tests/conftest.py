@@ -5,6 +5,7 @@ test_listings_covered fails when a file in csrc/ or pysrc/ has no such test.
 """
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
@@ -65,12 +66,38 @@ def quick_site(tmp_path_factory):
     return proj, results[0], proc.stderr
 
 
+@functools.lru_cache(maxsize=None)
+def declared() -> dict:
+    from macros.measure.engine import declared as engine_declared
+    return engine_declared()
+
+
+def results_from(facts: dict[str, object], failed: dict[str, str] | None = None):
+    """A Results over facts shaped as the engine records them, each checked against its
+    declaration: {"experiment.fact": value or {"value": ..., "low"/"high"/"spread": ...}}.
+    {"null": True} stands for a declared-nullable fact's None; `failed`: experiment -> reason."""
+    from macros.measure.results import Results
+    decl = declared()
+    probe = Results({"experiments": {}}, decl)
+    experiments: dict[str, dict] = {}
+    for ref, given in facts.items():
+        spec = probe.spec(ref)
+        f = dict(given) if isinstance(given, dict) else {"value": given}
+        if f.pop("null", False):
+            f["value"] = None
+        f["unit"] = spec.unit
+        if isinstance(f.get("spread"), dict) and "median" not in f["spread"]:
+            f["spread"] = {**f["spread"], "median": f["value"]}
+        assert spec.accepts(f["value"]), f"{ref}: {f['value']!r} is not a {spec.kind}"
+        exp, _, name = ref.partition(".")
+        experiments.setdefault(exp, {"status": "ok", "facts": {}, "evidence": {}})["facts"][name] = f
+    for exp, reason in (failed or {}).items():
+        experiments[exp] = {"status": "failed", "reason": reason}
+    return Results({"experiments": experiments}, decl)
+
+
 def verdict_on(cid: str, facts: dict[str, object]) -> str:
     """The ledger's verdict on claim `cid` for fabricated facts {"experiment.fact": value}."""
     from macros.measure import ledger
-    experiments: dict[str, dict] = {}
-    for ref, value in facts.items():
-        exp, _, name = ref.partition(".")
-        experiments.setdefault(exp, {"status": "ok", "facts": {}})["facts"][name] = {"value": value, "unit": None}
     claim = ledger.load(ROOT / "claims.toml")[cid]
-    return ledger.evaluate(claim, ledger.FactSource({"experiments": experiments})).status
+    return ledger.evaluate(claim, results_from(facts)).status

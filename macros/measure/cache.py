@@ -16,8 +16,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-SCHEMA = 1
-ENGINE_CORE = ("runner.py", "toolchain.py", "timing.py", "pyperf_worker.py", "facts.py", "cache.py")
+SCHEMA = 2
 
 
 def digest_bytes(data: bytes) -> str:
@@ -28,11 +27,14 @@ def file_digest(path: Path) -> str:
     return digest_bytes(path.read_bytes())
 
 
-def engine_digest(engine_dir: Path, module_file: str | None) -> str:
-    """The engine code an experiment depends on: the shared core plus its own module."""
-    parts = [file_digest(engine_dir / name) for name in ENGINE_CORE]
-    if module_file:
-        parts.append(file_digest(Path(module_file)))
+def engine_digest(engine_dir: Path, module_file: Path) -> str:
+    """The engine code an experiment depends on, found from its imports (deps.py).
+
+    Files are named relative to the engine, so a copy of the project keys the same.
+    """
+    from . import deps
+    parts = [f"{p.relative_to(engine_dir.resolve())} {file_digest(p)}"
+             for p in deps.closure(engine_dir, module_file)]
     return digest_bytes("\n".join(parts).encode())
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, asdict
 
+from .errors import InputError
+
 MODES = ("auto", "fresh", "cached", "stale")
 
 # A timing is "noisy" when its interquartile range is more than this fraction of its median
@@ -36,7 +38,7 @@ SCALES = {
 }
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     pass
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import difflib
 import json
 import logging
 import os
@@ -16,15 +17,15 @@ import traceback
 from pathlib import Path
 from typing import Callable
 
-from . import cache, provenance, timing, toolchain
+from . import cache, provenance, record, timing, toolchain
 from .config import NOISY_REL_IQR, Scale
-from .errors import CacheMissing, MeasureError
-from .experiments import Context, Experiment, discover
+from .errors import CacheMissing, InputError, MeasureError
+from .experiments import Context, Experiment, declarations, discover
+from .results import RESULTS_SCHEMA
 
 ENGINE_DIR = Path(__file__).parent
 CACHE_DIR = ".chapter-cache"
 RESULTS_DIR = "results"
-RESULTS_SCHEMA = 1
 DEFAULT_LOCK_WAIT_S = 900.0   # a second build waits this long for the first (CHAPTER_LOCK_WAIT)
 
 Progress = Callable[[str, str], None]   # (level, message)
@@ -43,6 +44,16 @@ def interpreter_id() -> dict:
             "binary": os.path.realpath(sys.executable), "prefix": sys.prefix}
 
 
+def _engine_files(root: Path, exp: Experiment) -> tuple[Path, Path]:
+    """The engine folder and the experiment's module as found under `root` (a copy of the
+    project keys its own files), else those this process imported."""
+    here = Path(root) / "macros" / "measure"
+    module = Path(exp.module)
+    if here.is_dir() and module.is_relative_to(ENGINE_DIR):
+        return here, here / module.relative_to(ENGINE_DIR)
+    return ENGINE_DIR, module
+
+
 def key_for(exp: Experiment, root: Path, scale: Scale) -> str:
     sources = {}
     for rel in exp.sources:
@@ -54,7 +65,7 @@ def key_for(exp: Experiment, root: Path, scale: Scale) -> str:
         interpreter=interpreter_id(),
         machine=provenance.fingerprint(), scale=scale.as_dict(),
         # The noisy threshold too: facts are marked noisy when measured.
-        engine=cache.engine_digest(ENGINE_DIR, exp.module) + f" noisy>{NOISY_REL_IQR}",
+        engine=cache.engine_digest(*_engine_files(root, exp)),
     )
 
 
@@ -69,28 +80,7 @@ def needs_compiler(exp: Experiment) -> bool:
     return bool(exp.flags) or any(s.endswith((".c", ".h")) for s in exp.sources)
 
 
-def mark_noisy(facts: dict, threshold: float = NOISY_REL_IQR) -> list[str]:
-    """Flag each timing (and ratio of timings) whose spread is above the threshold; their names.
-
-    A timing's spread is its interquartile range over its median; a ratio's, the distance
-    between its quartile bounds over its value. Marked here, once, when measured.
-    """
-    noisy = []
-    for name, f in facts.items():
-        if not isinstance(f, dict):
-            continue
-        rel = None
-        if isinstance(f.get("spread"), dict) and "rel_iqr" in f["spread"]:
-            rel = f["spread"]["rel_iqr"]
-        elif f.get("unit") == "x" and "low" in f and "high" in f and f.get("value"):
-            rel = (f["high"] - f["low"]) / f["value"]
-        if rel is None:
-            continue
-        f["noisy"] = bool(rel > threshold)
-        f["rel_spread"] = rel
-        if f["noisy"]:
-            noisy.append(name)
-    return noisy
+mark_noisy = record.mark_noisy   # kept here for callers of the engine's API
 
 
 def _run_one(exp: Experiment, root: Path, scale: Scale, progress: Progress) -> dict:
@@ -102,8 +92,13 @@ def _run_one(exp: Experiment, root: Path, scale: Scale, progress: Progress) -> d
         ctx = Context(root=root, scale=scale, workdir=workdir,
                       log=lambda m: progress("debug", f"{exp.name}: {m}"))
         out = exp.run(ctx)
-        payload = {"status": "ok", "facts": out.get("facts", {}), "evidence": out.get("evidence", {}),
-                   "pyperf": out.get("pyperf")}
+        facts, evidence = out.get("facts", {}), out.get("evidence", {})
+        filled = record.check_output(exp.name, _shown_path(exp.module, root), facts, evidence,
+                                     exp.facts, exp.evidence)
+        if filled:
+            progress("warning", f"experiment {exp.name} recorded nothing for {', '.join(filled)} "
+                                f"(shown as not measured); a bug in {_shown_path(exp.module, root)}")
+        payload = {"status": "ok", "facts": facts, "evidence": evidence, "pyperf": out.get("pyperf")}
     except MeasureError as exc:
         payload = {"status": "failed", "reason": exc.reason, "file": exc.file, "kind": exc.kind}
     except Exception as exc:  # an engine bug must not lose the other experiments' results
@@ -119,7 +114,7 @@ def _run_one(exp: Experiment, root: Path, scale: Scale, progress: Progress) -> d
     payload["toolchain"] = {"compiler": toolchain.compiler_version() if needs_compiler(exp) else None,
                             "python": platform.python_version()}
     if payload["status"] == "ok":
-        noisy = mark_noisy(payload["facts"])
+        noisy = record.mark_noisy(payload["facts"])
         progress("info", f"measured {exp.name} in {payload['seconds']:.1f} s")
         if noisy:
             progress("info", f"{exp.name}: spread above {NOISY_REL_IQR:.0%} of the value (noisy): "
@@ -168,6 +163,11 @@ def _discover() -> list[Experiment]:
                            file=f"{where}:{line}" if where and line else where, kind="internal")
 
 
+def declared() -> dict:
+    """Every experiment's declared facts and evidence (what results.Results reads by)."""
+    return declarations(_discover())
+
+
 def _lock_wait() -> float:
     try:
         return float(os.environ.get("CHAPTER_LOCK_WAIT", DEFAULT_LOCK_WAIT_S))
@@ -201,9 +201,8 @@ def measure(root: Path, *, mode: str, scale: Scale, progress: Progress | None = 
     root = Path(root).resolve()
     store = cache.Store(root / CACHE_DIR / scale.name)
     experiments = _discover()
-    unknown = sorted(set(only or ()) - {e.name for e in experiments})
-    if unknown:
-        raise ValueError(f"unknown experiments {unknown}; known: {', '.join(e.name for e in experiments)}")
+    check_only(only, experiments)
+    check_sources(root, experiments)
     machine = provenance.fingerprint()
     try:
         toolchain.compiler()
@@ -291,6 +290,33 @@ def measure(root: Path, *, mode: str, scale: Scale, progress: Progress | None = 
     return doc
 
 
+def check_only(only: list[str] | None, experiments: list[Experiment]) -> None:
+    """--only names: each must be an experiment (InputError with the nearest names)."""
+    known = [e.name for e in experiments]
+    for name in only or ():
+        if name not in known:
+            near = difflib.get_close_matches(name, known, n=3, cutoff=0.4)
+            raise InputError(f"--only {name}: no experiment of that name"
+                             + (f"; did you mean {' or '.join(near)}?" if near else "")
+                             + f" Experiments: {', '.join(known)}")
+
+
+def check_sources(root: Path, experiments: list[Experiment]) -> None:
+    """Every listing an experiment names must exist before anything is measured."""
+    for e in experiments:
+        for rel in e.sources:
+            path = root / rel
+            if not path.is_file():
+                folder = path.parent
+                others = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+                near = difflib.get_close_matches(path.name, others, n=3, cutoff=0.4)
+                raise InputError(f"{rel}: listing not found, but experiment {e.name} "
+                                 f"({_shown_path(e.module, root)}) names it"
+                                 + (f"; nearest files in {folder.relative_to(root)}/: {', '.join(near)}"
+                                    if near else "")
+                                 + ". Restore the file or correct the experiment's sources.")
+
+
 def _quiet(level: str, message: str) -> None:
     pass
 
@@ -333,6 +359,11 @@ def build_document(root: Path, scale: Scale, experiments: list[Experiment], entr
         "schema": RESULTS_SCHEMA,
         "provenance": provenance.collect(root, scale.as_dict(), cflags_of(experiments)),
         "experiments": {e.name: entries[e.name] for e in experiments if e.name in entries},
+        "declared": {e.name: {"module": _shown_path(e.module, root), "sources": list(e.sources),
+                              "facts": {f.name: {"kind": f.kind, "unit": f.unit, "source": f.source}
+                                        for f in e.facts},
+                              "evidence": {f.name: {"source": f.source} for f in e.evidence}}
+                     for e in experiments},
         "noisy_rel_iqr": NOISY_REL_IQR,
     }
 

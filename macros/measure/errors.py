@@ -23,3 +23,8 @@ class CacheMissing(Exception):
     def __init__(self, missing: list[str], hint: str) -> None:
         super().__init__(f"no cached results for: {', '.join(missing)}. {hint}")
         self.missing = missing
+
+
+class InputError(ValueError):
+    """Bad input from a contributor (a name, a file, a setting): one message naming the file,
+    the name and the nearest valid names. Scripts exit with status 2 on it; the build stops."""

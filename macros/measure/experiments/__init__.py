@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..config import Scale
+from ..results import FactSpec
 
 
 @dataclass
@@ -29,7 +30,13 @@ class Experiment:
     sources: tuple[str, ...]                 # listings it compiles or runs (keyed by content)
     run: Callable[[Context], dict]           # -> {"facts": {...}, "evidence": {...}, "pyperf": suite?}
     flags: tuple[str, ...] = ()              # compiler flags it uses (part of its cache key)
-    module: str = field(default="")          # engine module that defines it (keyed by content)
+    facts: tuple[FactSpec, ...] = ()         # every fact it records (results.declare)
+    evidence: tuple[FactSpec, ...] = ()      # every piece of evidence it records (results.evidence)
+    tools: tuple[str, ...] = ()              # programs besides the compiler it runs (objdump, valgrind)
+    module: str = field(default="")          # engine module that defines it (keyed with its imports)
+
+    def declarations(self) -> tuple[tuple[FactSpec, ...], tuple[FactSpec, ...]]:
+        return self.facts, self.evidence
 
 
 def discover() -> list[Experiment]:
@@ -43,4 +50,14 @@ def discover() -> list[Experiment]:
     dupes = {n for n in names if names.count(n) > 1}
     if dupes:
         raise RuntimeError(f"experiment names defined twice: {sorted(dupes)}")
+    for e in found:
+        seen = [s.name for s in e.facts]
+        twice = {n for n in seen if seen.count(n) > 1}
+        if twice:
+            raise RuntimeError(f"experiment {e.name} declares facts twice: {sorted(twice)}")
     return found
+
+
+def declarations(experiments: list[Experiment]) -> dict[str, tuple[tuple[FactSpec, ...], tuple[FactSpec, ...]]]:
+    """experiment name -> (declared facts, declared evidence): what results.Results reads by."""
+    return {e.name: e.declarations() for e in experiments}

@@ -10,6 +10,7 @@ import sys
 from .. import runner, toolchain
 from ..facts import fact, rounds_ratio
 from ..timing import run_benchmarks
+from ..results import declare, evidence
 from . import Context, Experiment
 
 SOURCE = "csrc/sum_loop.c"
@@ -95,8 +96,52 @@ def run(ctx: Context) -> dict:
     return {"facts": facts, "evidence": evidence, "pyperf": suite}
 
 
+# What each experiment records (results.Results reads facts only by these names).
+SUM_FACTS = declare(
+    "csrc/sum_loop.c",
+    ("book_loop_folded_O2", "flag", "objdump"),
+    ("c_book_O0", "seconds"),
+    ("c_book_O2", "seconds"),
+    ("c_call_only", "seconds"),
+    ("c_opaque_O2", "seconds"),
+    ("instr_sum_book_O0", "instructions", "objdump"),
+    ("instr_sum_book_O2", "instructions", "objdump"),
+    ("instr_sum_opaque_O0", "instructions", "objdump"),
+    ("instr_sum_opaque_O2", "instructions", "objdump"),
+    ("n", "count"),
+    ("ns_per_add_c_book_O0", "ns"),
+    ("ns_per_add_c_opaque_O2", "ns"),
+    ("ns_per_add_numpy_sum", "ns"),
+    ("ns_per_add_py_loop", "ns"),
+    ("ns_per_add_py_sum_builtin", "ns"),
+    ("numpy_arange_sum", "seconds"),
+    ("numpy_faster_than_builtin", "flag"),
+    ("numpy_sum", "seconds"),
+    ("py_loop", "seconds"),
+    ("py_sum_builtin", "seconds"),
+    ("ratio_builtin_vs_numpy", "ratio"),
+    ("ratio_c_book_O0", "ratio"),
+    ("ratio_c_book_O2", "ratio"),
+    ("ratio_loop_vs_builtin", "ratio"),
+    ("ratio_numpy_arange_sum", "ratio"),
+    ("ratio_numpy_sum", "ratio"),
+    ("ratio_py_loop", "ratio"),
+    ("ratio_py_sum_builtin", "ratio"),
+)
+SUM_EVIDENCE = evidence(
+    "csrc/sum_loop.c",
+    ("asm_sum_book_O0", "objdump"),
+    ("asm_sum_book_O2", "objdump"),
+    ("asm_sum_opaque_O0", "objdump"),
+    ("asm_sum_opaque_O2", "objdump"),
+    "c_output_O0",
+    "c_output_O2",
+    "py_output",
+)
+
+
 EXPERIMENTS = [
     Experiment("sum", "sum 0..N-1: C at -O0/-O2 and opaque, sum(), for loop, NumPy (pyperf)",
-               sources=(SOURCE, "pysrc/sum_loop.py", "pysrc/sum_numpy.py"), run=run,
+               sources=(SOURCE, "pysrc/sum_loop.py", "pysrc/sum_numpy.py"), run=run, facts=SUM_FACTS, evidence=SUM_EVIDENCE,
                flags=("-O0", "-O2", "-DNO_MAIN")),
 ]

@@ -12,6 +12,7 @@ from .. import machine, provenance, runner, toolchain
 from ..errors import MeasureError
 from ..facts import fact, ratio, spread
 from ..timing import pin_cpu
+from ..results import declare, evidence
 from . import Context, Experiment
 
 C_FLAGS = ("-O2",)
@@ -311,10 +312,12 @@ def run_latency(ctx: Context) -> dict:
     facts["llc_bytes"] = fact(llc["size"] if llc else None, "B")
     facts["llc_smaller_than_reported"] = fact(bool(eff and llc and eff < llc["size"] // 2))
     huge = huge_rows[0] if huge_rows else None
-    facts["ram_ns_huge"] = ns_fact(huge["ns"], bytes=huge["bytes"]) if huge else fact(None, "ns")
+    facts["ram_ns_huge"] = (ns_fact(huge["ns"], bytes=huge["bytes"]) if huge
+                            else fact(None, "ns", why="the kernel granted no huge pages"))
     facts["huge_granted_bytes"] = fact((huge_granted(huge_out) or 0) << 10, "B")
     facts["huge_pages_granted"] = fact(bool(huge) and facts["huge_granted_bytes"]["value"] >= huge["bytes"] // 2)
-    facts["tlb_ns"] = fact(facts["ram_ns"]["value"] - huge_ns if (huge_ns := facts["ram_ns_huge"]["value"]) else None, "ns")
+    facts["tlb_ns"] = fact(facts["ram_ns"]["value"] - huge_ns if (huge_ns := facts["ram_ns_huge"]["value"]) else None,
+                           "ns", why="no timing on huge pages to compare with")
     # Faster beyond the noise: the slowest quarter on huge pages beats the fastest on small ones.
     facts["huge_pages_faster"] = fact(bool(huge) and facts["huge_pages_granted"]["value"]
                                       and facts["ram_ns_huge"]["spread"]["q3"] < facts["ram_ns"]["spread"]["q1"])
@@ -331,9 +334,81 @@ def run_latency(ctx: Context) -> dict:
                                   + table}}
 
 
+# What each experiment records (results.Results reads facts only by these names).
+CACHELINE_FACTS = declare(
+    "csrc/stride.c",
+    ("buffer_bytes", "bytes"),
+    ("compare_stride", "bytes"),
+    ("line_from_strides", "bytes"),
+    ("line_sysconf", "bytes", "sysconf"),
+    ("line_sysfs", "bytes", "sysfs"),
+    ("ns_per_read_128", "ns"),
+    ("ns_per_read_16", "ns"),
+    ("ns_per_read_256", "ns"),
+    ("ns_per_read_32", "ns"),
+    ("ns_per_read_4", "ns"),
+    ("ns_per_read_512", "ns"),
+    ("ns_per_read_64", "ns"),
+    ("ns_per_read_8", "ns"),
+    ("ns_per_read_line", "ns"),
+    ("ns_per_read_small", "ns"),
+    ("pass_4line_vs_line", "ratio"),
+    ("pass_line_vs_small", "ratio"),
+    ("reads_per_line_small", "count"),
+    ("reads_share_lines", "flag"),
+    ("strides", "table"),
+)
+CACHELINE_EVIDENCE = evidence(
+    "csrc/stride.c",
+    "output",
+    "table",
+)
+
+LATENCY_FACTS = declare(
+    "csrc/latency.c",
+    ("effective_llc_bytes", "bytes"),
+    ("effective_llc_ns", "ns"),
+    ("huge_granted_bytes", "bytes"),
+    ("huge_page_size", "bytes", "sysfs"),
+    ("huge_pages_faster", "flag"),
+    ("huge_pages_granted", "flag"),
+    ("l1_at_bytes", "bytes"),
+    ("l1_bytes", "bytes"),
+    ("l1_ns", "ns"),
+    ("l2_at_bytes", "bytes"),
+    ("l2_bytes", "bytes"),
+    ("l2_ns", "ns"),
+    ("l3_at_bytes", "bytes"),
+    ("l3_bytes", "bytes"),
+    ("l3_ns", "ns"),
+    ("largest_bytes", "bytes"),
+    ("llc_bytes", "bytes"),
+    ("llc_smaller_than_reported", "flag"),
+    ("loads_per_size", "count"),
+    ("loads_per_size_near", "count"),
+    ("page_size", "bytes"),
+    ("ram_at_bytes", "bytes"),
+    ("ram_ns", "ns"),
+    ("ram_ns_huge", "ns"),
+    ("ram_over_l1", "ratio"),
+    ("repeats", "count"),
+    ("single_cycle", "flag"),
+    ("staircase", "table"),
+    ("thp_mode", "text", "sysfs"),
+    ("tlb_ns", "ns"),
+)
+LATENCY_EVIDENCE = evidence(
+    "csrc/latency.c",
+    "check_output",
+    "huge_output",
+    "output",
+    "table",
+)
+
+
 EXPERIMENTS = [
     Experiment("cacheline", "the cache line: line size reported, and a stride sweep over a large buffer",
-               sources=(STRIDE_SRC,), run=run_cacheline, flags=C_FLAGS),
+               sources=(STRIDE_SRC,), run=run_cacheline, facts=CACHELINE_FACTS, evidence=CACHELINE_EVIDENCE, flags=C_FLAGS),
     Experiment("latency", "load latency by working-set size (pointer chase through one random cycle)",
-               sources=(LATENCY_SRC,), run=run_latency, flags=C_FLAGS),
+               sources=(LATENCY_SRC,), run=run_latency, facts=LATENCY_FACTS, evidence=LATENCY_EVIDENCE, flags=C_FLAGS),
 ]

@@ -18,6 +18,7 @@ from .. import machine, runner, toolchain
 from ..cachegrind import Geometry, choose_geometry
 from ..errors import MeasureError
 from ..facts import fact, ratio, timing
+from ..results import declare, evidence
 from . import Context, Experiment
 from .cache_latency import ns_fact, pinned
 
@@ -202,11 +203,80 @@ def run_pylocality(ctx: Context) -> dict:
     return {"facts": facts, "evidence": {"output": out.rstrip("\n")}}
 
 
+# What each experiment records (results.Results reads facts only by these names).
+LOCALITY_FACTS = declare(
+    "csrc/array_vs_list.c",
+    ("array_loop_vectorised", "flag", "objdump"),
+    ("int_bytes", "bytes"),
+    ("n", "count"),
+    ("node_bytes", "bytes"),
+    ("ns_per_elem_array", "ns"),
+    ("ns_per_elem_list_ordered", "ns"),
+    ("ns_per_elem_list_shuffled", "ns"),
+    ("ratio_ordered_vs_array", "ratio"),
+    ("ratio_shuffled_vs_array", "ratio"),
+    ("ratio_shuffled_vs_ordered", "ratio"),
+    ("repeats", "count"),
+    ("repeats_fast", "count"),
+    ("sums_correct", "flag"),
+    ("t_array", "seconds"),
+    ("t_list_ordered", "seconds"),
+    ("t_list_shuffled", "seconds"),
+)
+LOCALITY_EVIDENCE = evidence(
+    "csrc/array_vs_list.c",
+    ("asm_sum_array", "objdump"),
+    ("asm_sum_list", "objdump"),
+    "command_as_written",
+    "output_as_written",
+    "output_repeats",
+)
+
+CACHESIM_FACTS = declare(
+    "csrc/array_vs_list.c",
+    ("available", "flag"),
+    ("hw_counters", "flag", "perf"),
+    ("n", "count"),
+    ("d1_misses_per_elem_array", "number"),
+    ("ll_misses_per_elem_array", "number"),
+    ("d1_misses_per_elem_ordered", "number"),
+    ("ll_misses_per_elem_ordered", "number"),
+    ("d1_misses_per_elem_shuffled", "number"),
+    ("ll_misses_per_elem_shuffled", "number"),
+)
+CACHESIM_EVIDENCE = evidence(
+    "csrc/array_vs_list.c",
+    "summary",
+    ("version", "valgrind"),
+)
+
+PYLOCALITY_FACTS = declare(
+    "pysrc/list_scattered.py",
+    ("forward_list_ordered", "number"),
+    ("forward_list_shuffled", "number"),
+    ("gap_list_ordered", "bytes"),
+    ("gap_list_shuffled", "bytes"),
+    ("n", "count"),
+    ("ns_per_elem_numpy", "ns"),
+    ("ns_per_elem_py_array", "ns"),
+    ("ns_per_elem_py_list_ordered", "ns"),
+    ("ns_per_elem_py_list_shuffled", "ns"),
+    ("ratio_py_ordered_vs_numpy", "ratio"),
+    ("ratio_py_shuffled_vs_ordered", "ratio"),
+    ("repeats", "count"),
+    ("shuffled_slower", "flag"),
+)
+PYLOCALITY_EVIDENCE = evidence(
+    "pysrc/list_scattered.py",
+    "output",
+)
+
+
 EXPERIMENTS = [
     Experiment("locality", "sum N ints: array, list in memory order, shuffled list (the chapter's program)",
-               sources=(AVL_SRC,), run=run_locality, flags=C_FLAGS),
+               sources=(AVL_SRC,), run=run_locality, facts=LOCALITY_FACTS, evidence=LOCALITY_EVIDENCE, flags=C_FLAGS),
     Experiment("cachesim", "the same sums under cachegrind, caches sized as this machine reports",
-               sources=(AVL_SRC,), run=run_cachesim, flags=C_FLAGS),
+               sources=(AVL_SRC,), run=run_cachesim, facts=CACHESIM_FACTS, evidence=CACHESIM_EVIDENCE, flags=C_FLAGS),
     Experiment("pylocality", "sum() over a list of int objects in memory order, shuffled, array.array, NumPy",
-               sources=(PY_SRC,), run=run_pylocality),
+               sources=(PY_SRC,), run=run_pylocality, facts=PYLOCALITY_FACTS, evidence=PYLOCALITY_EVIDENCE),
 ]

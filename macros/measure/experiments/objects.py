@@ -14,6 +14,7 @@ import sys
 from .. import maps, runner, toolchain
 from ..errors import MeasureError
 from ..facts import fact, paired_ratio, timing
+from ..results import declare, evidence
 from . import Context, Experiment
 
 WHERE = "pysrc/where_objects_live.py"
@@ -238,13 +239,147 @@ def run_gil(ctx: Context) -> dict:
     return {"facts": facts, "evidence": {"output": out}}
 
 
+# What each experiment records (results.Results reads facts only by these names).
+OBJHEAP_FACTS = declare(
+    "pysrc/where_objects_live.py",
+    ("dynamic_dict", "flag"),
+    ("dynamic_empty_tuple", "flag"),
+    ("dynamic_float_at_run_time", "flag"),
+    ("dynamic_float_literal", "flag"),
+    ("dynamic_fresh_int", "flag"),
+    ("dynamic_int_256", "flag"),
+    ("dynamic_list", "flag"),
+    ("dynamic_none", "flag"),
+    ("dynamic_one_char_str", "flag"),
+    ("dynamic_small_int_42", "flag"),
+    ("dynamic_str_at_run_time", "flag"),
+    ("dynamic_str_literal", "flag"),
+    ("dynamic_the_type_int", "flag"),
+    ("dynamic_true", "flag"),
+    ("region_dict", "text"),
+    ("region_empty_tuple", "text"),
+    ("region_float_at_run_time", "text"),
+    ("region_float_literal", "text"),
+    ("region_fresh_int", "text"),
+    ("region_int_256", "text"),
+    ("region_list", "text"),
+    ("region_none", "text"),
+    ("region_one_char_str", "text"),
+    ("region_small_int_42", "text"),
+    ("region_str_at_run_time", "text"),
+    ("region_str_literal", "text"),
+    ("region_the_type_int", "text"),
+    ("region_true", "text"),
+    ("static_values", "text"),
+    ("values_dynamic", "count"),
+    ("values_probed", "count"),
+    ("values_static", "count"),
+)
+OBJHEAP_EVIDENCE = evidence(
+    "pysrc/where_objects_live.py",
+    "interpreter_mappings",
+    "maps",
+    "output",
+    "table",
+)
+
+CADD_FACTS = declare(
+    "csrc/add.c",
+    ("body_O0", "text", "objdump"),
+    ("body_O2", "text", "objdump"),
+    ("body_count_O0", "instructions", "objdump"),
+    ("body_count_O2", "instructions", "objdump"),
+    ("has_add_O0", "flag", "objdump"),
+    ("has_add_O2", "flag", "objdump"),
+    ("instr_O0", "instructions", "objdump"),
+    ("instr_O2", "instructions", "objdump"),
+    ("memory_operands_O0", "count", "objdump"),
+    ("memory_operands_O2", "count", "objdump"),
+    ("op_O0", "text", "objdump", True),
+    ("op_O2", "text", "objdump", True),
+    ("sum_correct_O0", "flag"),
+    ("sum_correct_O2", "flag"),
+)
+CADD_EVIDENCE = evidence(
+    "csrc/add.c",
+    ("asm_O0", "objdump"),
+    ("asm_O2", "objdump"),
+    "output_O0",
+    "output_O2",
+)
+
+PYADD_FACTS = declare(
+    "pysrc/add.py",
+    ("add_op", "text", "dis"),
+    ("add_op_adaptive", "text", "dis"),
+    ("blocks_dropped_edge", "number"),
+    ("blocks_dropped_medium", "number"),
+    ("blocks_dropped_negative", "number"),
+    ("blocks_dropped_small", "number"),
+    ("blocks_dropped_three_digit", "number"),
+    ("blocks_dropped_two_digit", "number"),
+    ("blocks_per_add_edge", "number"),
+    ("blocks_per_add_medium", "number"),
+    ("blocks_per_add_negative", "number"),
+    ("blocks_per_add_small", "number"),
+    ("blocks_per_add_three_digit", "number"),
+    ("blocks_per_add_two_digit", "number"),
+    ("cached_cases", "text"),
+    ("fresh_results_one_block", "flag"),
+    ("n_additions", "count"),
+    ("result_size_edge", "bytes"),
+    ("result_size_medium", "bytes"),
+    ("result_size_negative", "bytes"),
+    ("result_size_small", "bytes"),
+    ("result_size_three_digit", "bytes"),
+    ("result_size_two_digit", "bytes"),
+    ("same_object_edge", "flag"),
+    ("same_object_medium", "flag"),
+    ("same_object_negative", "flag"),
+    ("same_object_small", "flag"),
+    ("same_object_three_digit", "flag"),
+    ("same_object_two_digit", "flag"),
+)
+PYADD_EVIDENCE = evidence(
+    "pysrc/add.py",
+    "allocates_output",
+    ("dis_output", "dis"),
+)
+
+GIL_FACTS = declare(
+    "pysrc/gil_threads.py",
+    ("busy_processes", "number"),
+    ("busy_serial", "number"),
+    ("busy_threads", "number"),
+    ("cpu_cost_processes", "ratio"),
+    ("cpu_cost_threads", "ratio"),
+    ("cpu_processes", "seconds"),
+    ("cpu_serial", "seconds"),
+    ("cpu_threads", "seconds"),
+    ("processes_beat_threads", "flag"),
+    ("repeats", "count"),
+    ("speedup_processes", "ratio"),
+    ("speedup_processes_vs_threads", "ratio"),
+    ("speedup_threads", "ratio"),
+    ("steps", "count"),
+    ("wall_processes", "seconds"),
+    ("wall_serial", "seconds"),
+    ("wall_threads", "seconds"),
+    ("workers", "count"),
+)
+GIL_EVIDENCE = evidence(
+    "pysrc/gil_threads.py",
+    "output",
+)
+
+
 EXPERIMENTS = [
     Experiment("objheap", "which mapping holds None, True, ints, floats, strings, lists, dicts",
-               sources=(WHERE,), run=run_objheap),
+               sources=(WHERE,), run=run_objheap, facts=OBJHEAP_FACTS, evidence=OBJHEAP_EVIDENCE),
     Experiment("cadd", "C's a + b at -O0 and -O2: run, and its machine code",
-               sources=(C_ADD,), run=run_cadd, flags=C_OPT_LEVELS),
+               sources=(C_ADD,), run=run_cadd, facts=CADD_FACTS, evidence=CADD_EVIDENCE, flags=C_OPT_LEVELS),
     Experiment("pyadd", "Python's a + b: bytecode, and allocated blocks per addition",
-               sources=(PY_ADD, ADD_ALLOC), run=run_pyadd),
+               sources=(PY_ADD, ADD_ALLOC), run=run_pyadd, facts=PYADD_FACTS, evidence=PYADD_EVIDENCE),
     Experiment("gil", "CPU-bound Python in 1 thread, N threads and N processes",
-               sources=(GIL,), run=run_gil),
+               sources=(GIL,), run=run_gil, facts=GIL_FACTS, evidence=GIL_EVIDENCE),
 ]

@@ -7,6 +7,7 @@ import sys
 
 from .. import maps, runner, toolchain
 from ..facts import fact
+from ..results import declare, evidence
 from . import Context, Experiment
 
 C_FLAGS = ("-O2",)
@@ -91,10 +92,64 @@ def run_py(ctx: Context) -> dict:
     }
 
 
+# What each experiment records (results.Results reads facts only by these names).
+CSIDE_FACTS = declare(
+    "csrc/one_line.c",
+    ("c_local_on_stack", "flag"),
+    ("c_local_region", "text"),
+    ("c_sizeof_int", "bytes"),
+)
+CSIDE_EVIDENCE = evidence(
+    "csrc/one_line.c",
+    "c_local_mapping",
+    "c_maps",
+    "c_output",
+)
+
+PYSIDE_FACTS = declare(
+    "pysrc/one_line.py",
+    ("dis_function_store", "text", "dis"),
+    ("dis_module_store", "text", "dis"),
+    ("dynamic_42", "flag"),
+    ("dynamic_fresh_big_int", "flag"),
+    ("dynamic_none", "flag"),
+    ("dynamic_true", "flag"),
+    ("function_binding_is_dict", "flag"),
+    ("getsizeof_42", "bytes"),
+    ("header_bytes", "bytes"),
+    ("header_is_two_words", "flag"),
+    ("int_basicsize", "bytes"),
+    ("int_itemsize", "bytes"),
+    ("listing_257_same", "flag"),
+    ("module_binding_is_dict", "flag"),
+    ("object_sizeof", "bytes"),
+    ("region_42", "text"),
+    ("region_fresh_big_int", "text"),
+    ("region_none", "text"),
+    ("region_true", "text"),
+    ("same_257_repl", "flag"),
+    ("same_257_runtime", "flag"),
+    ("same_257_script", "flag"),
+    ("small_int_bounds_match", "flag"),
+    ("small_int_high", "count"),
+    ("small_int_low", "count"),
+)
+PYSIDE_EVIDENCE = evidence(
+    "pysrc/one_line.py",
+    ("dis_function", "dis"),
+    ("dis_module", "dis"),
+    "identity_257",
+    "identity_table",
+    "py_mappings",
+    "py_output",
+    ("python_version", "the interpreter"),
+)
+
+
 EXPERIMENTS = [
     Experiment("cside", "the C side of x = 42 (sizeof, &x and its mapping)",
                sources=("csrc/one_line.c", "csrc/show_maps.c", "csrc/show_maps.h"),
-               run=run_c, flags=C_FLAGS),
+               run=run_c, facts=CSIDE_FACTS, evidence=CSIDE_EVIDENCE, flags=C_FLAGS),
     Experiment("pyside", "the Python side of x = 42 (sizes, identity, mappings, bytecode)",
-               sources=("pysrc/one_line.py", "pysrc/object_probe.py"), run=run_py),
+               sources=("pysrc/one_line.py", "pysrc/object_probe.py"), run=run_py, facts=PYSIDE_FACTS, evidence=PYSIDE_EVIDENCE),
 ]

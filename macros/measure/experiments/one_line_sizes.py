@@ -11,6 +11,7 @@ import sys
 from .. import runner, toolchain
 from ..errors import MeasureError
 from ..facts import fact
+from ..results import declare, evidence
 from . import Context, Experiment
 
 C_SOURCE = "csrc/sizes.c"
@@ -62,7 +63,35 @@ def run(ctx: Context) -> dict:
             "evidence": {"c_output": c_out.rstrip("\n"), "py_output": py_out.rstrip("\n")}}
 
 
+# What each experiment records (results.Results reads facts only by these names).
+SIZES_FACTS = declare(
+    "csrc/sizes.c",
+    ("c_big_int", "bytes"),
+    ("c_bool", "bytes"),
+    ("c_char", "bytes"),
+    ("c_nothing", "bytes"),
+    ("c_real", "bytes"),
+    ("c_small_int", "bytes"),
+    ("c_three_ints", "bytes"),
+    ("pairs", "table"),
+    ("py_big_int", "bytes"),
+    ("py_bool", "bytes"),
+    ("py_char", "bytes"),
+    ("py_list3", "bytes"),
+    ("py_mapping", "bytes"),
+    ("py_nothing", "bytes"),
+    ("py_real", "bytes"),
+    ("py_small_int", "bytes"),
+    ("py_three_ints", "bytes"),
+)
+SIZES_EVIDENCE = evidence(
+    "csrc/sizes.c",
+    "c_output",
+    "py_output",
+)
+
+
 EXPERIMENTS = [
     Experiment("sizes", "sizeof in C beside sys.getsizeof in Python, kind by kind",
-               sources=(C_SOURCE, PY_SOURCE), run=run, flags=C_FLAGS),
+               sources=(C_SOURCE, PY_SOURCE), run=run, facts=SIZES_FACTS, evidence=SIZES_EVIDENCE, flags=C_FLAGS),
 ]

@@ -13,6 +13,7 @@ from pathlib import Path
 from .. import maps, runner, toolchain
 from ..errors import MeasureError
 from ..facts import fact
+from ..results import declare, evidence
 from . import Context, Experiment
 
 C_FLAGS = ("-O2",)
@@ -370,14 +371,101 @@ def run_malloc(ctx: Context) -> dict:
     return {"facts": facts, "evidence": evidence}
 
 
+# What each experiment records (results.Results reads facts only by these names).
+LAYOUT_FACTS = declare(
+    "csrc/layout.c",
+    ("aslr_moved", "count"),
+    ("aslr_offset_changed", "text"),
+    ("aslr_offset_kept", "count"),
+    ("aslr_points", "count"),
+    ("aslr_same_order", "flag"),
+    ("aslr_setting", "count", "/proc/sys/kernel/randomize_va_space"),
+    ("aslr_stack_offset_changed", "flag"),
+    ("each_where_expected", "flag"),
+    ("heap_gap", "bytes"),
+    ("map_in_book_order", "flag"),
+    ("order_matches_book", "flag"),
+    ("points", "table"),
+    ("segment_initialised", "text"),
+    ("segment_large", "text"),
+    ("segment_literal", "text"),
+    ("segment_local", "text"),
+    ("segment_main", "text"),
+    ("segment_printf", "text"),
+    ("segment_small", "text"),
+    ("segment_uninitialised", "text"),
+    ("segments", "table"),
+)
+LAYOUT_EVIDENCE = evidence(
+    "csrc/layout.c",
+    "aslr_table",
+    "layout_maps",
+    "layout_output",
+    "layout_table",
+    "segment_table",
+)
+
+STACK_FACTS = declare(
+    "csrc/stack_depth.c",
+    ("depth_addresses", "table"),
+    ("depth_drop", "bytes"),
+    ("frame_bytes", "bytes"),
+    ("grows_down", "flag"),
+    ("main_stack_hard_limit", "bytes", "getrlimit"),
+    ("main_stack_limit", "bytes"),
+    ("main_stack_limit_mib", "number"),
+    ("overflow_frame_bytes", "bytes"),
+    ("overflow_main_frames", "count"),
+    ("overflow_main_used", "bytes"),
+    ("overflow_thread_frames", "count"),
+    ("overflow_thread_used", "bytes"),
+    ("thread_default_stacksize", "bytes"),
+    ("thread_default_stacksize_mib", "number"),
+    ("thread_local_in_own_stack", "flag"),
+    ("thread_local_near_top", "flag"),
+    ("thread_stacksize", "bytes"),
+)
+STACK_EVIDENCE = evidence(
+    "csrc/stack_depth.c",
+    ("descend_asm", "objdump"),
+    "stack_depth_output",
+    "stack_overflow_output",
+)
+
+MALLOC_FACTS = declare(
+    "csrc/malloc_where.c",
+    ("brk_moved", "bytes"),
+    ("large_region", "text"),
+    ("large_size", "bytes"),
+    ("largest_in_heap", "bytes"),
+    ("own_view_agrees", "flag"),
+    ("refree_after", "text"),
+    ("refree_before", "text"),
+    ("refree_size", "bytes"),
+    ("small_region", "text"),
+    ("small_size", "bytes"),
+    ("smallest_elsewhere", "bytes"),
+    ("switch_bytes", "bytes"),
+    ("switch_chunk", "bytes"),
+    ("switch_last_in_heap", "bytes"),
+    ("threshold_moves", "flag"),
+)
+MALLOC_EVIDENCE = evidence(
+    "csrc/malloc_where.c",
+    "malloc_maps",
+    "malloc_output",
+    "malloc_table",
+)
+
+
 EXPERIMENTS = [
     Experiment("layout", "the process layout: one address from each segment, and the address map (run twice)",
-               sources=("csrc/layout.c", "csrc/show_maps.c", "csrc/show_maps.h"), run=run_layout,
+               sources=("csrc/layout.c", "csrc/show_maps.c", "csrc/show_maps.h"), run=run_layout, facts=LAYOUT_FACTS, evidence=LAYOUT_EVIDENCE,
                flags=C_FLAGS),
     Experiment("stack", "the stack: locals in nested calls, stack limits, and a deliberate overflow",
-               sources=("csrc/stack_depth.c", "csrc/stack_overflow.c"), run=run_stack,
+               sources=("csrc/stack_depth.c", "csrc/stack_overflow.c"), run=run_stack, facts=STACK_FACTS, evidence=STACK_EVIDENCE,
                flags=THREAD_FLAGS),
     Experiment("malloc", "malloc: where small and large blocks land, and the size where it switches",
-               sources=("csrc/malloc_where.c", "csrc/show_maps.c", "csrc/show_maps.h"), run=run_malloc,
+               sources=("csrc/malloc_where.c", "csrc/show_maps.c", "csrc/show_maps.h"), run=run_malloc, facts=MALLOC_FACTS, evidence=MALLOC_EVIDENCE,
                flags=C_FLAGS),
 ]

@@ -13,6 +13,7 @@ import re
 from .. import runner, toolchain
 from ..facts import fact, ratio, timing
 from ..timing import pin_cpu
+from ..results import declare, evidence
 from . import Context, Experiment
 
 SOURCE = "csrc/alloc_cost.c"
@@ -94,7 +95,46 @@ def run(ctx: Context) -> dict:
     return {"facts": cost_facts(out, asm), "evidence": evidence}
 
 
+# What each experiment records (results.Results reads facts only by these names).
+ALLOC_FACTS = declare(
+    "csrc/alloc_cost.c",
+    ("alloc_instructions", "instructions", "objdump"),
+    ("block_bytes", "bytes"),
+    ("calls_per_repeat", "count"),
+    ("empty_call", "seconds"),
+    ("heap_calls_allocator", "flag", "objdump"),
+    ("heap_churn", "seconds"),
+    ("heap_net", "seconds"),
+    ("heap_pair", "seconds"),
+    ("heap_slower", "flag"),
+    ("instr_churn", "instructions", "objdump"),
+    ("instr_empty", "instructions", "objdump"),
+    ("instr_heap", "instructions", "objdump"),
+    ("instr_stack", "instructions", "objdump"),
+    ("instr_vla", "instructions", "objdump"),
+    ("ratio_churn_stack", "ratio"),
+    ("ratio_heap_stack", "ratio"),
+    ("ratio_heap_vla", "ratio"),
+    ("ratio_stack_empty", "ratio"),
+    ("release_instructions", "instructions", "objdump"),
+    ("repeats", "count"),
+    ("rsp_moved", "bytes"),
+    ("stack_fixed", "seconds"),
+    ("stack_vla", "seconds"),
+    ("vla_alloc_instructions", "instructions", "objdump"),
+)
+ALLOC_EVIDENCE = evidence(
+    "csrc/alloc_cost.c",
+    ("asm_empty_call", "objdump"),
+    ("asm_heap_block", "objdump"),
+    ("asm_heap_churn", "objdump"),
+    ("asm_stack_block", "objdump"),
+    ("asm_stack_vla", "objdump"),
+    "cost_output",
+)
+
+
 EXPERIMENTS = [
     Experiment("alloc", "malloc + free against a stack array: ns per call, and the machine code",
-               sources=(SOURCE,), run=run, flags=C_FLAGS),
+               sources=(SOURCE,), run=run, facts=ALLOC_FACTS, evidence=ALLOC_EVIDENCE, flags=C_FLAGS),
 ]

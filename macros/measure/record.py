@@ -1,0 +1,91 @@
+"""What an experiment returned, checked against its declarations and made into a cached record.
+
+Every code path that shapes a stored result lives here (and in the experiment's own module),
+so the cache key can follow it: see deps.py.
+"""
+from __future__ import annotations
+
+import difflib
+
+from .config import NOISY_REL_IQR
+from .errors import MeasureError
+from .results import FactSpec
+
+
+def _near(name: str, names: list[str]) -> str:
+    near = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+    return f" (nearest declared: {', '.join(near)})" if near else ""
+
+
+def check_output(exp_name: str, module: str, facts: dict, evidence: dict,
+                 fact_specs: tuple[FactSpec, ...], evidence_specs: tuple[FactSpec, ...]) -> list[str]:
+    """Hold an experiment's output to its declarations; fills gaps with "not measured".
+
+    An undeclared name or a value of the wrong kind is a bug in the experiment's module
+    (MeasureError, kind internal). A declared name it did not record becomes not measured,
+    with that reason. Returns the names filled that way.
+    """
+    declared = {s.name: s for s in fact_specs}
+    for name, f in facts.items():
+        if name not in declared:
+            raise MeasureError(f"experiment {exp_name} records fact {name!r}, which it does not "
+                               f"declare{_near(name, list(declared))}: add it to the module's "
+                               f"declarations", file=module, kind="internal")
+        if not isinstance(f, dict) or "value" not in f:
+            raise MeasureError(f"experiment {exp_name}: fact {name!r} is not a fact record "
+                               f"(use facts.fact() or results.not_measured())", file=module, kind="internal")
+        if "not_measured" in f:
+            continue
+        spec = declared[name]
+        if f["value"] is None and not spec.nullable:
+            # The program ran but its output did not give this figure.
+            f["not_measured"] = f.get("why") or "the program's output did not give this figure"
+            f["unit"] = spec.unit
+            continue
+        if not spec.accepts(f["value"]):
+            raise MeasureError(f"experiment {exp_name}: fact {name!r} is declared {spec.kind} but "
+                               f"its value is {type(f['value']).__name__} {f['value']!r:.60}",
+                               file=module, kind="internal")
+        if spec.unit is not None and f.get("unit") not in (None, spec.unit):
+            raise MeasureError(f"experiment {exp_name}: fact {name!r} is declared in {spec.unit} "
+                               f"but recorded in {f.get('unit')}", file=module, kind="internal")
+        f["unit"] = spec.unit
+    filled = []
+    for name, spec in declared.items():
+        if name not in facts:
+            facts[name] = {"value": None, "unit": spec.unit,
+                           "not_measured": f"experiment {exp_name} recorded no value for it"}
+            filled.append(name)
+    ev_declared = {s.name for s in evidence_specs}
+    for name in evidence:
+        if name not in ev_declared:
+            raise MeasureError(f"experiment {exp_name} records evidence {name!r}, which it does not "
+                               f"declare{_near(name, sorted(ev_declared))}", file=module, kind="internal")
+    for name in ev_declared - set(evidence):
+        evidence[name] = {"not_measured": f"experiment {exp_name} recorded no such evidence"}
+        filled.append(name)
+    return filled
+
+
+def mark_noisy(facts: dict, threshold: float = NOISY_REL_IQR) -> list[str]:
+    """Flag each timing (and ratio of timings) whose spread is above the threshold; their names.
+
+    A timing's spread is its interquartile range over its median; a ratio's, the distance
+    between its quartile bounds over its value. Marked here, once, when measured.
+    """
+    noisy = []
+    for name, f in facts.items():
+        if not isinstance(f, dict) or "not_measured" in f:
+            continue
+        rel = None
+        if isinstance(f.get("spread"), dict) and "rel_iqr" in f["spread"]:
+            rel = f["spread"]["rel_iqr"]
+        elif f.get("unit") == "x" and "low" in f and "high" in f and f.get("value"):
+            rel = (f["high"] - f["low"]) / f["value"]
+        if rel is None:
+            continue
+        f["noisy"] = bool(rel > threshold)
+        f["rel_spread"] = rel
+        if f["noisy"]:
+            noisy.append(name)
+    return noisy
