@@ -338,6 +338,8 @@ def run_latency(ctx: Context) -> dict:
 CACHELINE_FACTS = declare(
     "csrc/stride.c",
     ("buffer_bytes", "bytes"),
+    ("buffer_past_llc", "flag"),
+    ("buffer_why", "text"),
     ("compare_stride", "bytes"),
     ("line_from_strides", "bytes"),
     ("line_sysconf", "bytes", "sysconf"),
@@ -382,6 +384,8 @@ LATENCY_FACTS = declare(
     ("l3_bytes", "bytes"),
     ("l3_ns", "ns"),
     ("largest_bytes", "bytes"),
+    ("largest_past_llc", "flag"),
+    ("largest_why", "text"),
     ("llc_bytes", "bytes"),
     ("llc_smaller_than_reported", "flag"),
     ("loads_per_size", "count"),

@@ -243,11 +243,14 @@ CACHESIM_FACTS = declare(
     ("ll_misses_per_elem_ordered", "number"),
     ("d1_misses_per_elem_shuffled", "number"),
     ("ll_misses_per_elem_shuffled", "number"),
+    ("simulated_geometry", "text", "sysfs"),
+    ("geometry_adjusted", "flag", "sysfs"),
 )
 CACHESIM_EVIDENCE = evidence(
     "csrc/array_vs_list.c",
     "summary",
     ("version", "valgrind"),
+    ("geometry_notes", "sysfs"),
 )
 
 PYLOCALITY_FACTS = declare(
