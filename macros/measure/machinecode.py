@@ -233,6 +233,7 @@ def _is_frame(ins: Instruction, arch: str) -> bool:
     if op in ("stp", "ldp", "str", "ldr") and re.search(r"\[sp(, #-?\d+)?\]", args):
         return re.match(r"(x(19|2\d|30)|d(8|9|1[0-5]))\b", args) is not None
     return (args in ("x29, sp", "sp, x29")
+            or (op == "add" and re.fullmatch(r"x29, sp, #0x[0-9a-f]+", args) is not None)
             or (op in ("sub", "add") and re.fullmatch(r"sp, sp, #0x[0-9a-f]+", args) is not None))
 
 

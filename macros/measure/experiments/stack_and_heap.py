@@ -10,7 +10,7 @@ import os
 import re
 from pathlib import Path
 
-from .. import maps, runner, toolchain
+from .. import machinecode, maps, runner, toolchain
 from ..errors import MeasureError
 from ..facts import fact
 from . import Context, Experiment
@@ -299,7 +299,9 @@ def run_stack(ctx: Context) -> dict:
         outs[name] = runner.run([str(exe)], file=src, timeout=30).stdout.rstrip("\n")
         evidence[f"{name}_output"] = outs[name]
         if name == "stack_depth":
-            evidence["descend_asm"] = toolchain.disassemble(exe, "descend")
+            dis, why = machinecode.asm_or_reason(exe, "descend")
+            if dis is not None:     # else NOT MEASURED: `why` says why. TODO: record as not measured
+                evidence["descend_asm"] = dis.text
     facts = stack_facts(outs["stack_depth"], outs["stack_overflow"])
     missing = [k for k in ("main_stack_limit", "thread_default_stacksize") if facts[k]["value"] is None]
     if missing or not facts["depth_addresses"]["value"]:
