@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from macros.measure import runner, toolchain
+from macros.measure import machinecode, runner, toolchain
 from test_one_line import compile_run
 
 @pytest.mark.listing("csrc/sum_loop.c")
@@ -41,7 +41,9 @@ def test_folded_loop_machine_code(root, tmp_path):
     for opt, folded in (("-O2", True), ("-O0", False)):
         exe = tmp_path / f"s{opt}"
         toolchain.compile_c(root / "csrc/sum_loop.c", exe, [opt], root=root)
-        asm = toolchain.disassemble(exe, "sum_book")
-        assert asm.startswith("sum_book:")
-        has_jump = any(l.strip().startswith("j") for l in asm.splitlines()[1:])
-        assert has_jump != folded, asm
+        dis = machinecode.disassemble(exe, "sum_book")
+        assert dis.text.startswith("sum_book:")
+        assert machinecode.has_loop(dis) != folded, dis.text
+        if folded:
+            n = int(re.search(r"#define N_TERMS (\d+)LL", (root / "csrc/sum_loop.c").read_text()).group(1))
+            assert machinecode.folded_constant(dis) == n * (n - 1) // 2, dis.text

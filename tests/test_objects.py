@@ -15,7 +15,7 @@ import pytest
 
 from conftest import verdict_on
 
-from macros.measure import maps, runner, toolchain
+from macros.measure import machinecode, maps, runner, toolchain
 from macros.measure.config import SCALES
 from macros.measure.experiments import Context
 from macros.measure.experiments import objects as po
@@ -64,18 +64,21 @@ def test_add_c(root, tmp_path, opt):
     a, b = random.randint(-10_000, 10_000), random.randint(-10_000, 10_000)
     out = runner.run([str(exe), str(a), str(b)], file="csrc/add.c").stdout
     assert out.strip() == f"add({a}, {b}) = {a + b}"
-    asm = toolchain.disassemble(exe, "add")
-    assert asm.startswith("add:") and asm.splitlines()[-1].strip() == "ret", asm
-    body = po.asm_body(asm)
+    dis = machinecode.disassemble(exe, "add")
+    asm = dis.text
+    assert asm.startswith("add:") and dis.instructions[-1].mnemonic == "ret", asm
+    body = machinecode.body(dis)
     assert body, asm
-    # System V x86-64: the int arguments arrive in edi and esi, the result leaves in eax.
-    text = " ".join(body)
+    # The int arguments arrive in edi and esi (System V x86-64) or w0 and w1 (AArch64), and
+    # the result leaves in eax or w0.
+    first, second, result = ("di", "si", "eax") if dis.arch == machinecode.X86_64 else ("w0", "w1", "w0")
+    text = " ".join(i.operands for i in body)
+    assert re.search(rf"\b[re]?{first}\b", text) and re.search(rf"\b[re]?{second}\b", text), asm
     if opt == "-O2":
-        assert re.search(r"\b[re]?di\b", text) and re.search(r"\b[re]?si\b", text), asm
-        assert "PTR [" not in text, "at -O2 the arguments stay in registers"
+        assert not any(machinecode.accesses_memory(i) for i in body), "at -O2 the arguments stay in registers"
     else:
-        assert "add" in [ins.split()[0] for ins in body], asm
-    assert re.search(r"\beax\b", text), asm
+        assert machinecode.sum_op(dis).mnemonic == "add", asm
+    assert re.search(rf"\b{result}\b", text), asm
 
 
 @pytest.mark.listing("pysrc/add.py")

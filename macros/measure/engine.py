@@ -94,7 +94,7 @@ def _run_one(exp: Experiment, root: Path, scale: Scale, progress: Progress) -> d
         out = exp.run(ctx)
         facts, evidence = out.get("facts", {}), out.get("evidence", {})
         filled = record.check_output(exp.name, _shown_path(exp.module, root), facts, evidence,
-                                     exp.facts, exp.evidence)
+                                     exp.facts, exp.evidence, out.get("missing_tools"))
         if filled:
             progress("warning", f"experiment {exp.name} recorded nothing for {', '.join(filled)} "
                                 f"(shown as not measured); a bug in {_shown_path(exp.module, root)}")

@@ -18,13 +18,16 @@ def _near(name: str, names: list[str]) -> str:
 
 
 def check_output(exp_name: str, module: str, facts: dict, evidence: dict,
-                 fact_specs: tuple[FactSpec, ...], evidence_specs: tuple[FactSpec, ...]) -> list[str]:
+                 fact_specs: tuple[FactSpec, ...], evidence_specs: tuple[FactSpec, ...],
+                 missing_tools: dict[str, str] | None = None) -> list[str]:
     """Hold an experiment's output to its declarations; fills gaps with "not measured".
 
     An undeclared name or a value of the wrong kind is a bug in the experiment's module
-    (MeasureError, kind internal). A declared name it did not record becomes not measured,
-    with that reason. Returns the names filled that way.
+    (MeasureError, kind internal). A declared name it did not record becomes not measured:
+    with the tool's reason when its declared source is a tool the experiment reported
+    missing (`missing_tools`: tool -> why), else as a bug. Returns the names filled as bugs.
     """
+    missing_tools = missing_tools or {}
     declared = {s.name: s for s in fact_specs}
     for name, f in facts.items():
         if name not in declared:
@@ -53,17 +56,22 @@ def check_output(exp_name: str, module: str, facts: dict, evidence: dict,
     filled = []
     for name, spec in declared.items():
         if name not in facts:
+            why = missing_tools.get(spec.source)
             facts[name] = {"value": None, "unit": spec.unit,
-                           "not_measured": f"experiment {exp_name} recorded no value for it"}
-            filled.append(name)
-    ev_declared = {s.name for s in evidence_specs}
+                           "not_measured": why or f"experiment {exp_name} recorded no value for it"}
+            if not why:
+                filled.append(name)
+    ev_declared = {s.name: s for s in evidence_specs}
     for name in evidence:
         if name not in ev_declared:
             raise MeasureError(f"experiment {exp_name} records evidence {name!r}, which it does not "
                                f"declare{_near(name, sorted(ev_declared))}", file=module, kind="internal")
-    for name in ev_declared - set(evidence):
-        evidence[name] = {"not_measured": f"experiment {exp_name} recorded no such evidence"}
-        filled.append(name)
+    for name, spec in ev_declared.items():
+        if name not in evidence:
+            why = missing_tools.get(spec.source)
+            evidence[name] = {"not_measured": why or f"experiment {exp_name} recorded no such evidence"}
+            if not why:
+                filled.append(name)
     return filled
 
 

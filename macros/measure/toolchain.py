@@ -1,4 +1,4 @@
-"""The C toolchain: find gcc, compile listings, disassemble functions, build cffi modules."""
+"""The C toolchain: find gcc, compile listings, build cffi modules (machine code: machinecode.py)."""
 from __future__ import annotations
 
 import functools
@@ -59,37 +59,6 @@ def _compile(argv: list[str], rel: str, flags: list[str], root: Path) -> None:
         rest = "\n".join(diag[1:6])
         raise MeasureError(f"does not compile ({Path(argv[0]).name} {' '.join(flags)}): {first}"
                            + (f"\n{rest}" if rest else ""), file=rel, kind="compile")
-
-
-def disassemble(binary: Path, symbol: str) -> str:
-    """Intel-syntax machine code of one function, without addresses that change build to build."""
-    objdump = shutil.which("objdump")
-    if not objdump:
-        return "(objdump not found: install binutils to see the machine code)"
-    proc = subprocess.run([objdump, "-d", "--no-show-raw-insn", "-M", "intel",
-                           f"--disassemble={symbol}", str(binary)],
-                          capture_output=True, text=True, timeout=60)
-    lines = []
-    inside = False
-    for line in proc.stdout.splitlines():
-        if line.endswith(f"<{symbol}>:"):
-            inside = True
-            lines.append(f"{symbol}:")
-            continue
-        if inside:
-            if not line.strip():
-                break
-            m = re.match(r"\s*[0-9a-f]+:\s*(.*)$", line)
-            if m:
-                ins = re.sub(r"\s+", " ", m.group(1))
-                ins = re.sub(r"\b[0-9a-f]+ <", "<", ins)   # jump targets: keep the symbolic part
-                lines.append("    " + ins)
-    return "\n".join(lines) if lines else f"(symbol {symbol} not found)"
-
-
-def count_instructions(asm: str) -> int:
-    """Instructions in a disassembly, not counting the nop padding between functions."""
-    return sum(1 for l in asm.splitlines()[1:] if l.strip() and not l.strip().startswith("nop"))
 
 
 def build_cffi(module: str, cdef: str, source: Path, flags: list[str], outdir: Path, *,

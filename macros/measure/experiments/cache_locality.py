@@ -14,7 +14,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from .. import machine, runner, toolchain
+from .. import machine, machinecode, runner, toolchain
 from ..cachegrind import Geometry, choose_geometry
 from ..errors import MeasureError
 from ..facts import fact, ratio, timing
@@ -90,13 +90,19 @@ def run_locality(ctx: Context) -> dict:
     }
     for name, key in (("array", "array"), ("ordered", "list_ordered"), ("shuffled", "list_shuffled")):
         facts[f"ns_per_elem_{key}"] = ns_fact([v / n * 1e9 for v in times[name]])
-    asm = {f: toolchain.disassemble(exe, f) for f in ("sum_array", "sum_list")}
-    # Vector registers in the array loop: the compiler adds several ints per instruction.
-    facts["array_loop_vectorised"] = fact(bool(re.search(r"\b[xyz]mm\d", asm["sum_array"])))
-    return {"facts": facts,
-            "evidence": {"output_as_written": written.rstrip("\n"), "output_repeats": out.rstrip("\n"),
-                         "command_as_written": " ".join(["./array_vs_list", *as_written[1:]]),
-                         "asm_sum_array": asm["sum_array"], "asm_sum_list": asm["sum_list"]}}
+    evidence = {"output_as_written": written.rstrip("\n"), "output_repeats": out.rstrip("\n"),
+                "command_as_written": " ".join(["./array_vs_list", *as_written[1:]])}
+    gaps: dict[str, str] = {}
+    for func in ("sum_array", "sum_list"):
+        dis, why = machinecode.asm_or_reason(exe, func)
+        if dis is None:
+            gaps["objdump"] = why       # its facts and evidence: not measured, with why
+            continue
+        evidence[f"asm_{func}"] = dis.text
+        if func == "sum_array":
+            # Vector registers in the array loop: the compiler adds several ints per instruction.
+            facts["array_loop_vectorised"] = fact(machinecode.uses_vector_registers(dis))
+    return {"facts": facts, "evidence": evidence, "missing_tools": gaps}
 
 
 # -------------------------------------------------------------------------- cachegrind

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import sys
 
-from .. import maps, runner, toolchain
+from .. import machinecode, maps, runner, toolchain
 from ..errors import MeasureError
 from ..facts import fact, paired_ratio, timing
 from ..results import declare, evidence
@@ -23,9 +23,6 @@ PY_ADD = "pysrc/add.py"
 ADD_ALLOC = "pysrc/add_allocates.py"
 GIL = "pysrc/gil_threads.py"
 C_OPT_LEVELS = ("-O0", "-O2")
-
-# Instructions that are not the arithmetic: the return, padding, control-flow markers.
-_NOT_BODY = ("ret", "nop", "endbr64", "endbr32")
 
 
 def key(name: str) -> str:
@@ -88,17 +85,8 @@ def run_objheap(ctx: Context) -> dict:
 
 # ------------------------------------------------------------------ cadd
 
-def asm_body(asm: str) -> list[str]:
-    """The instructions of a disassembly that do the work: no ret, no padding."""
-    body = []
-    for line in asm.splitlines()[1:]:
-        ins = line.strip()
-        if ins and ins.split()[0] not in _NOT_BODY:
-            body.append(ins)
-    return body
-
-
 def run_cadd(ctx: Context) -> dict:
+    gaps: dict[str, str] = {}
     facts: dict[str, dict] = {}
     evidence: dict[str, str] = {}
     for opt in C_OPT_LEVELS:
@@ -110,20 +98,24 @@ def run_cadd(ctx: Context) -> dict:
         m = re.search(r"= (-?\d+)$", out)
         if not m:
             raise _fail(C_ADD, "add(a, b) = sum", out)
-        asm = toolchain.disassemble(exe, "add")
-        body = asm_body(asm)
-        mnemonics = [ins.split()[0] for ins in body]
         evidence[f"output_{tag}"] = out
-        evidence[f"asm_{tag}"] = asm
         facts[f"sum_correct_{tag}"] = fact(int(m.group(1)) == a + b)
-        facts[f"instr_{tag}"] = fact(toolchain.count_instructions(asm), "instr")
+        dis, why = machinecode.asm_or_reason(exe, "add")
+        if dis is None:
+            gaps["objdump"] = why       # its facts and evidence: not measured, with why
+            continue
+        body = machinecode.body(dis)
+        op = machinecode.sum_op(dis)
+        evidence[f"asm_{tag}"] = dis.text
+        facts[f"instr_{tag}"] = fact(machinecode.instruction_count(dis), "instr")
         facts[f"body_count_{tag}"] = fact(len(body), "instr")
-        facts[f"body_{tag}"] = fact("; ".join(body))
-        # The one instruction that computes the sum, when there is exactly one.
-        facts[f"op_{tag}"] = fact(mnemonics[0] if len(mnemonics) == 1 else None)
-        facts[f"has_add_{tag}"] = fact("add" in mnemonics)
-        facts[f"memory_operands_{tag}"] = fact(sum("PTR [" in ins for ins in body))
-    return {"facts": facts, "evidence": evidence}
+        facts[f"body_{tag}"] = fact("; ".join(i.text for i in body))
+        # The one instruction that computes the sum, when the work is that one instruction.
+        facts[f"op_{tag}"] = fact(op.mnemonic if op and len(body) == 1 else None)
+        facts[f"sum_instruction_{tag}"] = fact(op.text if op else None)
+        facts[f"has_add_{tag}"] = fact(any(i.mnemonic == "add" for i in body))
+        facts[f"memory_operands_{tag}"] = fact(sum(machinecode.accesses_memory(i) for i in body))
+    return {"facts": facts, "evidence": evidence, "missing_tools": gaps}
 
 
 # ------------------------------------------------------------------ pyadd
@@ -299,6 +291,8 @@ CADD_FACTS = declare(
     ("op_O2", "text", "objdump", True),
     ("sum_correct_O0", "flag"),
     ("sum_correct_O2", "flag"),
+    ("sum_instruction_O0", "text", "objdump", True),
+    ("sum_instruction_O2", "text", "objdump", True),
 )
 CADD_EVIDENCE = evidence(
     "csrc/add.c",

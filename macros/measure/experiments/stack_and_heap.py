@@ -10,7 +10,7 @@ import os
 import re
 from pathlib import Path
 
-from .. import maps, runner, toolchain
+from .. import machinecode, maps, runner, toolchain
 from ..errors import MeasureError
 from ..facts import fact
 from ..results import declare, evidence
@@ -293,6 +293,7 @@ def stack_facts(depth_out: str, overflow_out: str) -> dict:
 def run_stack(ctx: Context) -> dict:
     evidence = {}
     outs = {}
+    gaps: dict[str, str] = {}
     for name in ("stack_depth", "stack_overflow"):
         exe = ctx.workdir / name
         src = f"csrc/{name}.c"
@@ -300,13 +301,17 @@ def run_stack(ctx: Context) -> dict:
         outs[name] = runner.run([str(exe)], file=src, timeout=30).stdout.rstrip("\n")
         evidence[f"{name}_output"] = outs[name]
         if name == "stack_depth":
-            evidence["descend_asm"] = toolchain.disassemble(exe, "descend")
+            dis, why = machinecode.asm_or_reason(exe, "descend")
+            if dis is not None:
+                evidence["descend_asm"] = dis.text
+            else:
+                gaps["objdump"] = why
     facts = stack_facts(outs["stack_depth"], outs["stack_overflow"])
     missing = [k for k in ("main_stack_limit", "thread_default_stacksize") if facts[k]["value"] is None]
     if missing or not facts["depth_addresses"]["value"]:
         raise MeasureError(f"output not understood (no {', '.join(missing) or 'depth lines'}):\n"
                            f"{outs['stack_depth'][:400]}", file="csrc/stack_depth.c", kind="crash")
-    return {"facts": facts, "evidence": evidence}
+    return {"facts": facts, "evidence": evidence, "missing_tools": gaps}
 
 
 # ---------------------------------------------------------------- malloc: heap or mapping

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 
-from .. import runner, toolchain
+from .. import machinecode, runner, toolchain
+from ..machinecode import Disassembly
 from ..facts import fact, ratio, timing
 from ..timing import pin_cpu
 from ..results import declare, evidence
@@ -25,11 +26,6 @@ SIZES = {"full": (1_000_000, 21), "quick": (50_000, 9)}
 
 _HEADER = re.compile(r"block of (\d+) bytes, (\d+) calls per repeat")
 _REPEAT = re.compile(r"^repeat \d+: (.*)$", re.M)
-# Instructions that lower the stack pointer by a computed or constant amount: the allocation.
-# (push also lowers it, but to save a register, not to make room for locals.)
-_LOWERS_RSP = re.compile(r"^\s*(sub rsp,|and rsp,|lea rsp,\[rsp-)")
-_RELEASES_RSP = re.compile(r"^\s*(add rsp,|leave\b|mov rsp,rbp|lea rsp,\[rbp)")
-_SUB_IMM = re.compile(r"^\s*sub rsp,(0x[0-9a-f]+)$", re.M)
 
 
 def parse_repeats(stdout: str) -> tuple[dict[str, list[float]], dict]:
@@ -43,13 +39,13 @@ def parse_repeats(stdout: str) -> tuple[dict[str, list[float]], dict]:
     return per, meta
 
 
-def rsp_instructions(asm: str) -> tuple[int, int]:
+def rsp_instructions(asm: Disassembly) -> tuple[int, int]:
     """(instructions that make room on the stack, instructions that give it back)."""
-    body = asm.splitlines()[1:]
-    return (sum(1 for l in body if _LOWERS_RSP.match(l)), sum(1 for l in body if _RELEASES_RSP.match(l)))
+    return len(machinecode.stack_allocations(asm)), len(machinecode.stack_releases(asm))
 
 
-def cost_facts(stdout: str, asm: dict[str, str]) -> dict:
+def cost_facts(stdout: str, asm: dict[str, Disassembly] | None) -> dict:
+    """Facts from the timings, and from the machine code when there is some (None: not measured)."""
     per, meta = parse_repeats(stdout)
     t = {kind: timing([v * 1e-9 for v in vals]) for kind, vals in per.items()}
     facts = {
@@ -69,15 +65,17 @@ def cost_facts(stdout: str, asm: dict[str, str]) -> dict:
         "heap_net": fact(t["heap"]["value"] - t["empty"]["value"], "s"),
         "heap_slower": fact(t["heap"]["value"] > t["stack"]["value"]),
     }
+    if asm is None:     # no machine code: run() reports why, and the asm facts are not measured
+        return facts
     for kind, func in FUNCS.items():
-        facts[f"instr_{kind}"] = fact(toolchain.count_instructions(asm[func]), "instr")
+        facts[f"instr_{kind}"] = fact(machinecode.instruction_count(asm[func]), "instr")
     lowers, releases = rsp_instructions(asm["stack_block"])
     facts["alloc_instructions"] = fact(lowers, "instr")
     facts["release_instructions"] = fact(releases, "instr")
-    m = _SUB_IMM.search(asm["stack_block"])
-    facts["rsp_moved"] = fact(int(m.group(1), 16) if m else 0, "B")
+    facts["rsp_moved"] = fact(machinecode.stack_bytes(asm["stack_block"]), "B")
     facts["vla_alloc_instructions"] = fact(rsp_instructions(asm["stack_vla"])[0], "instr")
-    facts["heap_calls_allocator"] = fact("malloc" in asm["heap_block"] and "free" in asm["heap_block"])
+    facts["heap_calls_allocator"] = fact(machinecode.calls_function(asm["heap_block"], "malloc")
+                                         and machinecode.calls_function(asm["heap_block"], "free"))
     return facts
 
 
@@ -90,9 +88,16 @@ def run(ctx: Context) -> dict:
     if cpu is not None:
         argv.append(cpu)
     out = runner.run(argv, file=SOURCE, timeout=60).stdout.rstrip("\n")
-    asm = {func: toolchain.disassemble(exe, func) for func in FUNCS.values()}
-    evidence = {"cost_output": out, **{f"asm_{func}": code for func, code in asm.items()}}
-    return {"facts": cost_facts(out, asm), "evidence": evidence}
+    asm: dict[str, Disassembly] | None = {}
+    gaps: dict[str, str] = {}
+    for func in FUNCS.values():
+        dis, why = machinecode.asm_or_reason(exe, func)
+        if dis is None:
+            asm, gaps["objdump"] = None, why
+            break
+        asm[func] = dis
+    evidence = {"cost_output": out, **{f"asm_{func}": d.text for func, d in (asm or {}).items()}}
+    return {"facts": cost_facts(out, asm), "evidence": evidence, "missing_tools": gaps}
 
 
 # What each experiment records (results.Results reads facts only by these names).
@@ -118,7 +123,7 @@ ALLOC_FACTS = declare(
     ("ratio_stack_empty", "ratio"),
     ("release_instructions", "instructions", "objdump"),
     ("repeats", "count"),
-    ("rsp_moved", "bytes"),
+    ("rsp_moved", "bytes", "objdump"),
     ("stack_fixed", "seconds"),
     ("stack_vla", "seconds"),
     ("vla_alloc_instructions", "instructions", "objdump"),
