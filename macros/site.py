@@ -35,6 +35,13 @@ class ChapterPageError(ChapterInputError):
     """A page names something the results or the ledger do not hold."""
 
 
+def stop_for_input(error: Exception) -> None:
+    """Stops the build with status 2 for a contributor's mistake, as a usage error does.
+    SystemExit, not an Exception: mkdocs-macros turns those in a page into status 100."""
+    log.error(f"{error}\nAborted: the input named above needs fixing.")
+    raise SystemExit(2)
+
+
 @format_error.register
 def _format_page_error(error: ChapterPageError, markdown: str, page) -> str:
     # mkdocs-macros logs this and stops the build; the reader needs the page and the name only.
@@ -86,7 +93,7 @@ def setup(env) -> Chapter:
             try:
                 out = method(*args, **kwargs)
             except PageError as exc:
-                raise ChapterPageError(str(exc)) from None
+                stop_for_input(ChapterPageError(str(exc)))
             return vault.protect(out) if html and isinstance(out, str) else out
         macro.__name__ = method.__name__
         macro.__doc__ = method.__doc__
