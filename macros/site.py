@@ -104,9 +104,9 @@ def setup(env) -> Chapter:
     env.macro(bind(render.badge, html=True), "verdict_badge")
     env.macro(bind(lambda: provenance_summary(chapter)), "provenance_summary")
     env.macro(bind(lambda: provenance_table(chapter), html=True), "provenance_table")
-    # Figures (macros/figures.py): drawn once per build from the results; hooks.on_files adds the SVGs.
+    # Figures (macros/figures/): drawn once per build from the results; hooks.on_files adds the SVGs.
     from . import figures
-    chapter.figures = figures.render_all(chapter.doc, chapter.claims)
+    chapter.figures = figures.render_all(chapter.results, chapter.claims)
     env.macro(bind(lambda name: _figure(env, chapter, name), html=True), "figure")
     env.variables["provenance"] = chapter.prov
     env.variables["scale"] = chapter.scale
