@@ -56,8 +56,11 @@ class Spec:
 
 def why(missing: NotMeasured) -> str:
     """A NotMeasured as a figure's reason: what, where, and the first line of why."""
+    first = (missing.reason.splitlines() or ["failed"])[0]
+    if "." not in missing.ref:      # a whole experiment: its reason already names it and its file
+        return first
     where = f" ({missing.file})" if missing.file else ""
-    return f"{missing.ref}{where}: {(missing.reason.splitlines() or ['failed'])[0]}"
+    return f"{missing.ref}{where}: {first}"
 
 
 def facts_of(results: Results, experiment: str) -> dict[str, dict] | str:
