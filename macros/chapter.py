@@ -220,12 +220,18 @@ class Chapter:
                              else f"<li><strong>{render.esc(text)}</strong></li>")
             machine = (f"<ul class=\"shown\">{''.join(shown)}</ul>" if shown
                        else render.not_measured(v.reason))
+            box = f"../{page}#claim-{render.esc(cid)}"
+            # Each cell names its column (data-label): a phone shows a row as a card, verdict first.
             rows.append(
-                f"<tr><td>{c.section}</td><td><a href=\"../{page}#claim-{render.esc(cid)}\">{render.esc(cid)}</a></td>"
-                f"<td>{render.esc(c.statement)}</td><td>{render.esc(c.book)}</td>"
-                f"<td>{machine}</td><td>{render.badge(v.status)}</td></tr>")
-        return ('<table class="claims-table"><thead><tr><th>§</th><th>claim</th><th>the book says</th>'
-                '<th>book</th><th>this machine</th><th>verdict</th></tr></thead><tbody>'
+                f"<tr><td class=\"ct-section\" data-label=\"§\">{c.section}</td>"
+                f"<td class=\"ct-claim\" data-label=\"claim\"><a href=\"{box}\">{render.esc(cid)}</a></td>"
+                f"<td class=\"ct-statement\" data-label=\"the book says\">{render.esc(c.statement)}</td>"
+                f"<td class=\"ct-book\" data-label=\"book\">{render.esc(c.book)}</td>"
+                f"<td class=\"ct-machine\" data-label=\"this machine\">{machine}</td>"
+                f"<td class=\"ct-verdict\" data-label=\"verdict\">{render.badge(v.status, box)}</td></tr>")
+        return ('<table class="claims-table"><thead><tr><th class="ct-section">§</th><th class="ct-claim">claim</th>'
+                '<th class="ct-statement">the book says</th><th class="ct-book">book</th>'
+                '<th class="ct-machine">this machine</th><th class="ct-verdict">verdict</th></tr></thead><tbody>'
                 + "".join(rows) + "</tbody></table>")
 
     def verdict_counts(self) -> dict[str, int]:

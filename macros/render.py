@@ -31,8 +31,18 @@ def pre(text: str, lang: str | None = None) -> str:
 
 
 def badge(status: str, href: str | None = None) -> str:
+    """A verdict; with `href` (a claim box, "#claim-<id>"), a link that opens its evidence
+    (docs/assets/claims.js)."""
     inner = f'<span class="verdict verdict--{status}">{ICON[status]} {BADGE[status]}</span>'
-    return f'<a class="verdict-link" href="{esc(href)}">{inner}</a>' if href else inner
+    return f'<a class="verdict-link" href="{esc(href)}" title="Show the evidence">{inner}</a>' if href else inner
+
+
+def evidence_toggle(status: str, cid: str) -> str:
+    """A claim box's own badge: a button that shows and hides the box's evidence in place
+    (docs/assets/claims.js); without scripts, a link to the box."""
+    return (f'<a class="verdict-link verdict-toggle" href="#claim-{esc(cid)}" role="button" '
+            f'aria-controls="claim-{esc(cid)}-evidence" aria-expanded="false" title="Show or hide the evidence">'
+            f'<span class="verdict verdict--{status}">{ICON[status]} {BADGE[status]}</span></a>')
 
 
 def figure_span(text: str, title: str, cls: str = "measured") -> str:
@@ -74,13 +84,13 @@ def claim_box(claim: Claim, verdict: Verdict, shown: list[tuple[str, str, str]],
     note = f"<p class=\"claim-note\">{esc(claim.note)}</p>" if claim.note else ""
     return (
         f'<div class="claim claim--{verdict.status}" id="claim-{esc(claim.id)}">\n'
-        f'<div class="claim-head">{badge(verdict.status)} '
+        f'<div class="claim-head">{evidence_toggle(verdict.status, claim.id)} '
         f'<a class="claim-id" href="#claim-{esc(claim.id)}">{esc(claim.id)}</a> '
         f'<span class="claim-statement">{esc(claim.statement)}</span></div>\n'
         f'<table class="claim-figures"><tbody>'
         f'<tr><th scope="row">the book</th><td class="book">{esc(claim.book)}</td></tr>'
         f'{"".join(rows)}</tbody></table>\n'
-        f'<details class="claim-evidence"><summary>Evidence: {esc(claim.measure)}</summary>'
+        f'<details class="claim-evidence" id="claim-{esc(claim.id)}-evidence"><summary>Evidence: {esc(claim.measure)}</summary>'
         f'{checks}{note}{ev}<p class="provenance">{esc(provenance)}</p></details>\n'
         f'</div>'
     )

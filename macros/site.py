@@ -104,7 +104,7 @@ def setup(env) -> Chapter:
     env.macro(bind(render.badge, html=True), "verdict_badge")
     env.macro(bind(lambda: provenance_summary(chapter)), "provenance_summary")
     env.macro(bind(lambda: provenance_table(chapter), html=True), "provenance_table")
-    # Figures (macros/figures/): drawn once per build from the results; hooks.on_files adds the SVGs.
+    # Figures (macros/figures/): drawn once per build from the results, placed inline in their pages.
     from . import figures
     chapter.figures = figures.render_all(chapter.results, chapter.claims)
     env.macro(bind(lambda name: _figure(env, chapter, name), html=True), "figure")
@@ -115,7 +115,7 @@ def setup(env) -> Chapter:
 
 
 def _figure(env, chapter: Chapter, name: str) -> str:
-    """{{ figure("name") }}: a figure's light and dark SVG with alt text and caption, or why not."""
+    """{{ figure("name") }}: a figure's inline SVG with alt text and caption, or why not."""
     from . import figures
     page = env.page.file.src_uri
     if name not in figures.SPECS:
@@ -123,7 +123,7 @@ def _figure(env, chapter: Chapter, name: str) -> str:
     item = chapter.figures[name]
     if isinstance(item, figures.Missing):
         log.warning(f"{page}: figure {name!r} not drawn: {item.reason}")
-    return figures.figure_html(item, "../" * env.page.url.count("/"))
+    return figures.figure_html(item)
 
 
 def banner() -> str:
