@@ -263,8 +263,8 @@ def dot_chart(name: str, title: str, rows: list[dict], formatter: Callable[[floa
             with d.group("book-point", f"The book: {formatter(b)} (claim {cid}).", book=repr(b), claim=cid):
                 d.diamond(x(b), cy, 5.5)
                 _value_label(d, f"book: {formatter(b)}", x(b) - 3, x(b) + 3, cy, "muted", left_edge, right_edge)
-        y = cy + 10
-    axis_y = y + 4
+        y = cy + 16     # room between one row's marks and the next row's label
+    axis_y = y - 2
     grid = svg.decades(lo, hi)
     y = svg.x_axis(d, x, grid, tick_label, top, axis_y, svg.spaced(grid, x, tick_label))
     y = d.lines(MARGIN, y + SMALL + 2, svg.wrap(axis_note, SMALL, d.width - 2 * MARGIN), role="muted")

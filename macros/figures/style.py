@@ -20,3 +20,6 @@ ROLES: dict[str, str] = {
 }
 
 FAMILIES = ("c", "py", "np")
+
+# The <g> that hold one datum each, its <title> the tooltip (class "fig-<kind>").
+DATA_GROUPS = ("point", "book-point", "level", "segment", "gap")
