@@ -541,3 +541,31 @@ def test_extrapolated_quartiles_below_zero_are_clipped():
     bench = draw("benchmark", doc)
     numpy = by(points(bench), "ref")["sum.numpy_sum"]
     assert float(numpy.get("data-q1")) > 0                       # clipped to the fastest value seen
+
+
+def test_level_labels_do_not_collide_at_the_crowded_right_end():
+    """Two levels read one size apart at the largest working sets (as a VM's L3 and RAM can be):
+    their labels stay apart, off the circles, inside the drawing."""
+    doc = fabricated_doc()
+    facts = doc["experiments"]["latency"]["facts"]
+    steps = facts["staircase"]["value"]
+    facts["l3_ns"] = {**_fact(steps[-2]["ns"], "ns"), "bytes": steps[-2]["bytes"]}
+    facts["ram_ns"] = {**_fact(steps[-1]["ns"], "ns"), "bytes": steps[-1]["bytes"]}
+    root = ET.fromstring(draw("latency", doc))
+    width = float(root.get("viewBox").split()[2])
+    boxes, circles = [], []
+    for g in points(ET.tostring(root, encoding="unicode"), "fig-level"):
+        t = g.find("s:text", NS)
+        c = g.find("s:circle", NS)
+        boxes.append(svg.label_box(float(t.get("x")), float(t.get("y")), t.text, float(t.get("font-size")),
+                                   t.get("text-anchor", "start")))
+        cx, cy, r = (float(c.get(k)) for k in ("cx", "cy", "r"))
+        circles.append((cx - r, cy - r, cx + r, cy + r))
+    assert len(boxes) == 3
+    placer = svg.Placer()
+    for box in boxes:
+        assert box[0] >= 0 and box[2] <= width
+        assert placer.free(box), box
+        placer.take(box)
+    for box in boxes:
+        assert all(svg.Placer([c]).free(box) for c in circles), box

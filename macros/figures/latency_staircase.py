@@ -75,15 +75,19 @@ def _x_ticks(lo: float, hi: float, x: Scale) -> list[float]:
 
 def _level_label_spot(label: str, cx: float, cy: float, spots: Placer, width: float,
                       ceiling: float) -> tuple[float, float, str]:
-    """Where a level's label goes: above its circle, else below, left or right; the first spot
-    free of other labels and points, else the first inside the drawing."""
-    spots_tried = ((cx, cy - 12, "middle"), (cx, cy + 22, "middle"), (cx - 11, cy + 5, "end"),
-                   (cx + 11, cy + 5, "start"))
-    inside = [s for s in spots_tried
+    """Where a level's label goes: above its circle, else below, left, right or diagonally
+    (a centred label slid sideways to stay inside the drawing); the first spot free of other
+    labels and points, else the first inside the drawing."""
+    w = svg.text_width(label, SMALL)
+    mid = min(max(cx, MARGIN + w / 2), width - MARGIN - w / 2)
+    tried = ((mid, cy - 12, "middle"), (mid, cy + 22, "middle"), (cx - 11, cy + 5, "end"),
+             (cx + 11, cy + 5, "start"), (cx - 8, cy - 9, "end"), (cx + 8, cy - 9, "start"),
+             (cx - 8, cy + 19, "end"), (cx + 8, cy + 19, "start"))
+    inside = [s for s in tried
               if (b := svg.label_box(s[0], s[1], label, SMALL, s[2]))[0] >= MARGIN
               and b[2] <= width - MARGIN and b[1] >= ceiling]
     free = [s for s in inside if spots.free(svg.label_box(s[0], s[1], label, SMALL, s[2]))]
-    return (free or inside or list(spots_tried))[0]
+    return (free or inside or list(tried))[0]
 
 
 def draw(data: LatencyData) -> tuple[Drawing, float]:
@@ -140,7 +144,9 @@ def draw(data: LatencyData) -> tuple[Drawing, float]:
                      q3=repr(s.get("q3"))):
             d.circle(x(s["bytes"]), yscale(s["ns"]), 3, "c")
         spots.take((x(s["bytes"]) - 3, yscale(s["ns"]) - 3, x(s["bytes"]) + 3, yscale(s["ns"]) + 3))
-    for lv in data.levels:
+    for lv in data.levels:     # every circle first, so no label lands on one
+        spots.take((x(lv["bytes"]) - 7, yscale(lv["ns"]) - 7, x(lv["bytes"]) + 7, yscale(lv["ns"]) + 7))
+    for lv in sorted(data.levels, key=lambda lv: -lv["bytes"]):   # the crowded right end chooses first
         cx, cy = x(lv["bytes"]), yscale(lv["ns"])
         spread = ""
         if lv["spread"]:
@@ -150,7 +156,6 @@ def draw(data: LatencyData) -> tuple[Drawing, float]:
                f"{data.source}")
         with d.group("level", tip, ref=lv["ref"], bytes=repr(lv["bytes"]), ns=repr(lv["ns"])):
             d.circle(cx, cy, 7, "accent", hollow=True, width=1.8)
-            spots.take((cx - 7, cy - 7, cx + 7, cy + 7))
             tx, ty, anchor = _level_label_spot(lv["label"], cx, cy, spots, d.width, top - SMALL - 6)
             spots.take(svg.label_box(tx, ty, lv["label"], SMALL, anchor))
             d.text(tx, ty, lv["label"], "fg", anchor=anchor, bold=True)
