@@ -394,3 +394,25 @@ def test_an_inline_verdict_opens_the_claim_it_links_to(served, browser):
         assert page.locator(f"#{cid} .verdict-toggle").get_attribute("aria-expanded") == "true"
     finally:
         ctx.close()
+
+
+def test_tapping_a_point_shows_its_tooltip_under_the_figure(served, browser):
+    """A phone has no hover: a tap on a data point writes its tooltip under the drawing."""
+    base, site, _, drawn = served
+    ctx = browser.new_context(viewport=PHONE, color_scheme="light", has_touch=True, is_mobile=True)
+    page = ctx.new_page()
+    try:
+        for path in _figure_pages(site):
+            page.goto(base + path, wait_until="networkidle")
+            for fig in page.locator("figure.chapter-figure:has(svg.chapter-svg)").all():
+                point = fig.locator("g.fig-point").first
+                mark = point.locator("circle, rect").last      # the topmost mark of the point
+                mark.scroll_into_view_if_needed()
+                mark.tap()
+                readout = fig.locator(".chapter-figure__readout")
+                title = point.evaluate("g => g.querySelector(':scope > title').textContent")
+                assert readout.inner_text().split() == title.split()
+                assert point.evaluate("g => g.classList.contains('is-selected')")
+        page.screenshot(path=str(ARTIFACTS / "tap-readout-390.png"))
+    finally:
+        ctx.close()

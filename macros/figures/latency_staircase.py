@@ -143,6 +143,7 @@ def draw(data: LatencyData) -> tuple[Drawing, float]:
         with d.group("point", tip, bytes=repr(s["bytes"]), ns=repr(s["ns"]), q1=repr(s.get("q1")),
                      q3=repr(s.get("q3"))):
             d.circle(x(s["bytes"]), yscale(s["ns"]), 3, "c")
+            d.circle(x(s["bytes"]), yscale(s["ns"]), 8, "c", opacity=0, pointer_events="all")   # a finger's target
         spots.take((x(s["bytes"]) - 3, yscale(s["ns"]) - 3, x(s["bytes"]) + 3, yscale(s["ns"]) + 3))
     for lv in data.levels:     # every circle first, so no label lands on one
         spots.take((x(lv["bytes"]) - 7, yscale(lv["ns"]) - 7, x(lv["bytes"]) + 7, yscale(lv["ns"]) + 7))

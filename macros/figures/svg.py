@@ -118,9 +118,10 @@ class Drawing:
         self.add(f"<rect{self._attrs(a)}/>")
 
     def circle(self, cx: float, cy: float, r: float, role: str = "fg", hollow: bool = False,
-               width: float = 1.5, **attrs) -> None:
+               width: float = 1.5, opacity: float | None = None, **attrs) -> None:
         a = {"cx": num(cx), "cy": num(cy), "r": num(r), "class": f"fig-{role}",
              "fill": "none" if hollow else "currentColor",
+             "fill-opacity": num(opacity) if opacity is not None else None,
              "stroke": "currentColor" if hollow else None, "stroke-width": num(width) if hollow else None, **attrs}
         self.add(f"<circle{self._attrs(a)}/>")
 
