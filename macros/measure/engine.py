@@ -369,8 +369,14 @@ def build_document(root: Path, scale: Scale, experiments: list[Experiment], entr
 
 
 def pyperf_suite(doc: dict) -> dict | None:
-    """All experiments' pyperf benchmarks as one suite document (pyperf's JSON format)."""
-    return timing.merge_suites([e["pyperf"] for e in doc["experiments"].values() if e.get("pyperf")])
+    """Every timing as one pyperf suite document: the experiments' own pyperf benchmarks,
+    then each other timing fact as a benchmark named "experiment.fact"."""
+    import pyperf
+    own = [e["pyperf"] for e in doc["experiments"].values() if e.get("status") == "ok" and e.get("pyperf")]
+    benchmarks = [b for s in own for b in pyperf.BenchmarkSuite.loads(json.dumps(s)).get_benchmarks()]
+    taken = {b.get_name() for b in benchmarks}
+    benchmarks += timing.facts_suite(doc, taken)
+    return timing.suite_json(benchmarks) if benchmarks else None
 
 
 def write_results(root: Path, scale: Scale, doc: dict) -> tuple[Path, Path | None]:
