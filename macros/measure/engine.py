@@ -137,7 +137,8 @@ def fix_hint(name: str, failure: dict) -> str:
                    "timeout= to runner.run in the experiment",
         "memory": "the program allocates more than its limit: look for an allocation without bound, "
                   "or pass a larger memory_bytes= to runner.run in the experiment",
-        "toolchain": "install gcc (Debian: apt-get install gcc) or set CC to a C compiler",
+        "toolchain": "install the tool the message names (its install command is given), or set CC "
+                     "to a C compiler",
         "internal": f"a bug in the experiment's module; {alone} and shows the traceback",
     }.get(failure.get("kind"), alone)
 
