@@ -83,21 +83,46 @@ def test_add_c(root, tmp_path, opt):
 
 @pytest.mark.listing("pysrc/add.py")
 def test_add_py(root):
-    out = run_py(root, "pysrc/add.py")
-    assert out.splitlines()[0] == f"add(2, 3) = {2 + 3}"
-    parts = re.split(r"^--- .* ---$", out, flags=re.M)
-    plain, adaptive = po.bytecode_ops(parts[1]), po.bytecode_ops(parts[2])
-
+    """The opnames the listing reports are this interpreter's, and its printed `dis` shows them."""
     import dis
 
     def add(a, b):
         return a + b
+
+    out = run_py(root, "pysrc/add.py", "--opnames")
+    assert out.splitlines()[0] == f"add(2, 3) = {2 + 3}"
+    shown, ops = po.parse_opnames(out)
+    assert po.OPNAMES_MARKER not in shown and shown.strip(), out
     expected = [i.opname for i in dis.get_instructions(add)]
-    assert plain == expected
-    if sys.version_info >= (3, 11):
-        for i in range(100):
-            add(i, 1000)
-        assert adaptive == [i.opname for i in dis.get_instructions(add, adaptive=True)]
+    assert ops["compiled"] == expected, out
+    for i in range(100):
+        add(i, 1000)
+    assert ops["adaptive"] == [i.opname for i in dis.get_instructions(add, adaptive=True)], out
+    # The evidence on the page (the printed listings) names every instruction the facts come from.
+    compiled_text, adaptive_text = re.split(r"^--- .* ---$", shown, flags=re.M)[1:3]
+    for names, text in ((ops["compiled"], compiled_text), (ops["adaptive"], adaptive_text)):
+        assert all(re.search(rf"\b{n}\b", text) for n in names), (names, text)
+    # A reader who runs the listing sees only the listings, no JSON.
+    plain = run_py(root, "pysrc/add.py")
+    assert po.OPNAMES_MARKER not in plain and plain.rstrip("\n") == shown
+
+
+def test_parse_opnames_refuses_what_is_not_the_listings_json():
+    shown = "add(2, 3) = 5\n--- bytecode, as compiled ---\n  RESUME 0\n"
+    assert po.parse_opnames(shown) == (shown.rstrip("\n"), {})
+    assert po.parse_opnames(shown + po.OPNAMES_MARKER + "\n{not json\n")[1] == {}
+    assert po.parse_opnames(shown + po.OPNAMES_MARKER + '\n{"adaptive": null}\n')[1] == {}
+    got = po.parse_opnames(shown + po.OPNAMES_MARKER + '\n{"compiled": ["RESUME"], "adaptive": null}\n')
+    assert got == (shown.rstrip("\n"), {"compiled": ["RESUME"], "adaptive": None})
+
+
+@pytest.mark.parametrize("ops, loads", [
+    (["RESUME", "LOAD_FAST", "LOAD_FAST", "BINARY_OP", "RETURN_VALUE"], ["LOAD_FAST", "LOAD_FAST"]),
+    (["RESUME", "LOAD_FAST_LOAD_FAST", "BINARY_OP", "RETURN_VALUE"], ["LOAD_FAST_LOAD_FAST"]),
+    (["RESUME", "LOAD_CONST", "RETURN_VALUE"], []),
+])
+def test_operand_loads(ops, loads):
+    assert po.operand_loads(ops) == loads
 
 
 @pytest.mark.listing("pysrc/add_allocates.py")
@@ -193,6 +218,8 @@ def test_experiments_quick(root, tmp_path):
     assert cadd["instr_O2"]["value"] <= cadd["instr_O0"]["value"]
     pyadd = po.run_pyadd(ctx)["facts"]
     assert pyadd["add_op"]["value"].startswith("BINARY")
+    assert pyadd["load_op"]["value"].startswith("LOAD_FAST")
+    assert pyadd["load_count"]["value"] in (1, 2)
     assert pyadd["fresh_results_one_block"]["value"] is True
 
 

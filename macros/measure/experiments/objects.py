@@ -8,6 +8,7 @@ Four experiments:
 """
 from __future__ import annotations
 
+import json
 import re
 import sys
 
@@ -137,17 +138,39 @@ def parse_allocates(stdout: str) -> dict[str, dict]:
     return rows
 
 
-def bytecode_ops(section: str) -> list[str]:
-    """Opcode names in one `dis` listing (the column after the offset)."""
-    return re.findall(r"^\s*(?:\d+\s+)?\d+ ([A-Z_]+)", section, flags=re.M)
+OPNAMES_MARKER = "--- opnames (JSON) ---"
+
+
+def parse_opnames(stdout: str) -> tuple[str, dict[str, list[str] | None]]:
+    """(the listing's output as shown, its opnames by listing) from `add.py --opnames`.
+
+    The names come from `dis.get_instructions` in the listing's own process: `dis`'s
+    printed layout changes between versions (3.13 dropped the offsets column)."""
+    shown, sep, tail = stdout.partition(OPNAMES_MARKER)
+    if not sep:
+        return shown.rstrip("\n"), {}
+    try:
+        data = json.loads(tail)
+    except ValueError:
+        return shown.rstrip("\n"), {}
+    ok = isinstance(data, dict) and isinstance(data.get("compiled"), list)
+    return shown.rstrip("\n"), data if ok else {}
+
+
+def operand_loads(ops: list[str]) -> list[str]:
+    """The instructions that push the operands: the loads before the first BINARY_* (none
+    when there is no BINARY_*)."""
+    end = next((i for i, o in enumerate(ops) if o.startswith("BINARY")), 0)
+    return [o for o in ops[:end] if o.startswith("LOAD")]
 
 
 def run_pyadd(ctx: Context) -> dict:
-    dis_out = runner.run([sys.executable, str(ctx.src(PY_ADD))], file=PY_ADD).stdout.rstrip("\n")
-    parts = re.split(r"^--- .* ---$", dis_out, flags=re.M)
-    if len(parts) < 3:
-        raise _fail(PY_ADD, "two bytecode listings", dis_out)
-    plain, adaptive = bytecode_ops(parts[1]), bytecode_ops(parts[2])
+    out = runner.run([sys.executable, str(ctx.src(PY_ADD)), "--opnames"], file=PY_ADD).stdout
+    dis_out, ops = parse_opnames(out)
+    if not ops:
+        raise _fail(PY_ADD, f"two bytecode listings, then {OPNAMES_MARKER} and a JSON line", out)
+    plain, adaptive = ops["compiled"], ops.get("adaptive") or []
+    loads = operand_loads(plain)
     n = 1_000_000 if ctx.scale.name == "full" else 100_000
     table = runner.run([sys.executable, str(ctx.src(ADD_ALLOC)), str(n)], file=ADD_ALLOC).stdout.rstrip("\n")
     rows = parse_allocates(table)
@@ -157,6 +180,8 @@ def run_pyadd(ctx: Context) -> dict:
         "n_additions": fact(n),
         "add_op": fact(next((o for o in plain if o.startswith("BINARY")), None)),
         "add_op_adaptive": fact(next((o for o in adaptive if o.startswith("BINARY")), None)),
+        "load_op": fact(loads[0] if loads else None),
+        "load_count": fact(len(loads), "instr"),
     }
     for tag, row in rows.items():
         k = key(tag)
@@ -306,6 +331,8 @@ PYADD_FACTS = declare(
     "pysrc/add.py",
     ("add_op", "text", "dis"),
     ("add_op_adaptive", "text", "dis"),
+    ("load_count", "instructions", "dis"),
+    ("load_op", "text", "dis"),
     ("blocks_dropped_edge", "number"),
     ("blocks_dropped_medium", "number"),
     ("blocks_dropped_negative", "number"),
