@@ -5,6 +5,7 @@ or claim) raise PageError naming the page and the name, which fails the build.
 """
 from __future__ import annotations
 
+import difflib
 import logging
 import sys
 
@@ -98,7 +99,10 @@ class Chapter:
 
     def claim_obj(self, cid: str) -> Claim:
         if cid not in self.claims:
-            raise PageError(f"page {self.page}: unknown claim {cid!r}; claims are listed in {LEDGER_FILE}")
+            near = difflib.get_close_matches(cid, list(self.claims), n=3, cutoff=0.5)
+            raise PageError(f"{self.where()}: unknown claim {cid!r}"
+                            + (f"; nearest: {', '.join(near)}" if near else "")
+                            + f" (claims are listed in {LEDGER_FILE})")
         return self.claims[cid]
 
     def evidence_text(self, ref: str) -> str | NotMeasured:
@@ -115,7 +119,7 @@ class Chapter:
     def fig(self, ref: str, part: str = "value") -> str:
         """A measured figure inline: part = value | spread | both | raw."""
         if part not in ("value", "spread", "both", "raw"):
-            raise PageError(f"page {self.page}: fig({ref!r}, {part!r}): the part must be one of "
+            raise PageError(f"{self.where()}: fig({ref!r}, {part!r}): the part must be one of "
                             f"value, spread, both, raw")
         fact = self._fact(ref)
         if isinstance(fact, NotMeasured):

@@ -6,19 +6,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mkdocs.exceptions import Abort  # noqa: E402
 from mkdocs.structure.files import File, Files  # noqa: E402
-
-
-class InputAbort(Abort):
-    """Stops the build with status 2 for a contributor's mistake (as a usage error does)."""
-    code = exit_code = 2
 
 
 def on_build_error(error: Exception, **kwargs) -> None:
     from macros import site
     if isinstance(error, site.ChapterInputError):
-        raise InputAbort(f"Aborted: {error}")
+        site.stop_for_input(error)
 
 DOWNLOADS = "downloads"
 

@@ -35,6 +35,13 @@ class ChapterPageError(ChapterInputError):
     """A page names something the results or the ledger do not hold."""
 
 
+def stop_for_input(error: Exception) -> None:
+    """Stops the build with status 2 for a contributor's mistake, as a usage error does.
+    SystemExit, not an Exception: mkdocs-macros turns those in a page into status 100."""
+    log.error(f"{error}\nAborted: the input named above needs fixing.")
+    raise SystemExit(2)
+
+
 @format_error.register
 def _format_page_error(error: ChapterPageError, markdown: str, page) -> str:
     # mkdocs-macros logs this and stops the build; the reader needs the page and the name only.
@@ -86,7 +93,7 @@ def setup(env) -> Chapter:
             try:
                 out = method(*args, **kwargs)
             except PageError as exc:
-                raise ChapterPageError(str(exc)) from None
+                stop_for_input(ChapterPageError(str(exc)))
             return vault.protect(out) if html and isinstance(out, str) else out
         macro.__name__ = method.__name__
         macro.__doc__ = method.__doc__
@@ -97,9 +104,9 @@ def setup(env) -> Chapter:
     env.macro(bind(render.badge, html=True), "verdict_badge")
     env.macro(bind(lambda: provenance_summary(chapter)), "provenance_summary")
     env.macro(bind(lambda: provenance_table(chapter), html=True), "provenance_table")
-    # Figures (macros/figures.py): drawn once per build from the results; hooks.on_files adds the SVGs.
+    # Figures (macros/figures/): drawn once per build from the results; hooks.on_files adds the SVGs.
     from . import figures
-    chapter.figures = figures.render_all(chapter.doc, chapter.claims)
+    chapter.figures = figures.render_all(chapter.results, chapter.claims)
     env.macro(bind(lambda name: _figure(env, chapter, name), html=True), "figure")
     env.variables["provenance"] = chapter.prov
     env.variables["scale"] = chapter.scale

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, declared
 from macros import figures
 from macros.measure import ledger
+from macros.measure.results import Results
 
 pytestmark = pytest.mark.slow
 
@@ -57,7 +58,7 @@ def served(quick_site):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     doc = json.loads(results.read_text())
-    drawn = figures.render_all(doc, ledger.load(proj / "claims.toml"))
+    drawn = figures.render_all(Results(doc, declared()), ledger.load(proj / "claims.toml"))
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/", site, doc, drawn
     finally:

@@ -104,3 +104,74 @@ def test_key_is_the_same_whichever_name_starts_the_interpreter(root):
     ids = {subprocess.run([str(bindir / n), "-c", code], cwd=root, capture_output=True, text=True,
                           check=True).stdout for n in names}
     assert len(ids) == 1, ids
+
+
+# ---------------------------------------------------------------- engine code, followed by import
+
+def _by_module() -> dict[str, set[str]]:
+    """experiment module (relative to the engine) -> the experiments it defines."""
+    out: dict[str, set[str]] = {}
+    for e in engine._discover():
+        rel = str(Path(e.module).relative_to(engine.ENGINE_DIR))
+        out.setdefault(rel, set()).add(e.name)
+    return out
+
+
+def _expected_users() -> dict[str, set[str]]:
+    """Which experiments each engine file may change, stated from the code's structure by hand:
+    the orchestration changes none, the shared record-keeping all, a helper its importers."""
+    by = _by_module()
+    every = set().union(*by.values())
+    of = lambda *mods: set().union(*(by[f"experiments/{m}.py"] for m in mods))  # noqa: E731
+    timed = of("benchmark", "stack_and_heap_cost", "cache_latency", "cache_locality")
+    return {
+        "engine.py": set(), "cache.py": set(), "__init__.py": set(), "ledger.py": set(), "deps.py": set(),
+        "record.py": every, "results.py": every, "config.py": every, "errors.py": every,
+        "facts.py": every, "runner.py": every, "toolchain.py": every, "experiments/__init__.py": every,
+        "maps.py": of("one_line", "objects", "stack_and_heap"),
+        "timing.py": timed, "pyperf_worker.py": timed,
+        "provenance.py": of("cache_latency", "cache_locality"),
+        "machine.py": of("cache_latency", "cache_locality"),
+        "cachegrind.py": of("cache_locality"),
+        "machinecode.py": of("objects", "stack_and_heap", "stack_and_heap_cost", "benchmark",
+                             "cache_locality"),
+        **{mod: names | (of("cache_locality") if mod == "experiments/cache_latency.py" else set())
+           for mod, names in by.items()},
+    }
+
+
+def test_touching_each_engine_module_invalidates_exactly_the_experiments_that_use_it(tmp_path, root):
+    """Each engine file in turn gets a harmless edit in a copy of the project; the experiments
+    whose cache keys change are the ones that import it (directly or not), and no others."""
+    from conftest import copy_project
+    from macros.measure import deps
+    proj = copy_project(tmp_path / "p")
+    experiments = engine._discover()
+    scale = SCALES["quick"]
+    keys = lambda: {e.name: engine.key_for(e, proj, scale) for e in experiments}  # noqa: E731
+    deps.clear()
+    before = keys()
+    pkg = proj / "macros/measure"
+    expected = _expected_users()
+    seen = set()
+    for path in sorted(pkg.rglob("*.py")):
+        rel = str(path.relative_to(pkg))
+        seen.add(rel)
+        original = path.read_text()
+        path.write_text(original + "\n# touched by the test\n")
+        deps.clear()
+        try:
+            changed = {n for n, k in keys().items() if k != before[n]}
+        finally:
+            path.write_text(original)
+        users = {e.name for e in experiments
+                 if path.resolve() in deps.closure(pkg, pkg / Path(e.module).relative_to(engine.ENGINE_DIR))}
+        assert changed == users, f"{rel}: re-measures {sorted(changed)}, its users are {sorted(users)}"
+        if rel in expected:
+            assert changed == expected[rel], f"{rel}: re-measures {sorted(changed)}, expected {sorted(expected[rel])}"
+    deps.clear()
+    assert keys() == before
+    missing = set(expected) - seen
+    assert not missing, f"engine files named here but gone: {missing}"
+    unexplained = {r for r in seen if r not in expected and not r.startswith("experiments/")}
+    assert not unexplained, f"say which experiments these engine files may change: {unexplained}"

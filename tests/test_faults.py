@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from .. import runner, toolchain
 from ..facts import fact, timing
+from ..results import declare, evidence, not_measured
 from . import Context, Experiment
 
 SPECS = {specs!r}
@@ -55,10 +56,11 @@ def _make(name: str, spec: dict) -> Experiment:
             values.append(r.seconds)
             out = r.stdout
         facts = {{"first_line": fact(out.splitlines()[0] if out else ""), "ran": fact(True)}}
-        if len(values) > 1:
-            facts["seconds"] = timing(values)
+        facts["seconds"] = timing(values) if len(values) > 1 else not_measured("one run: no spread to show")
         return {{"facts": facts, "evidence": {{"output": out}}}}
-    return Experiment(name, f"test-only program {{name}}", sources=(src,), run=run, flags=("-O0",))
+    return Experiment(name, f"test-only program {{name}}", sources=(src,), run=run, flags=("-O0",),
+                      facts=declare(src, ("first_line", "text"), ("ran", "flag"), ("seconds", "seconds")),
+                      evidence=evidence(src, "output"))
 
 
 EXPERIMENTS = [_make(n, s) for n, s in SPECS.items()]
@@ -134,8 +136,8 @@ ENV = {"CHAPTER_SCALE": "quick", "CHAPTER_MEASURE": "auto", "NO_MKDOCS_2_WARNING
 
 
 class Lab:
-    """A throwaway copy of the project holding the real section-1 experiments (objects.py)
-    and the test-only experiments asked for."""
+    """A throwaway copy of the project holding the real section-1 experiments (one_line.py),
+    the ledger's claims on them, and the test-only experiments asked for."""
 
     def __init__(self, path: Path, experiments: dict[str, dict]) -> None:
         self.path = copy_project(path)
@@ -143,7 +145,7 @@ class Lab:
         self.state.mkdir()
         exp_dir = self.path / "macros/measure/experiments"
         for mod in exp_dir.glob("*.py"):
-            if mod.name not in ("__init__.py", "objects.py"):
+            if mod.name not in ("__init__.py", "one_line.py"):
                 mod.unlink()
         (exp_dir / "zlab.py").write_text(LAB_MODULE.format(specs=experiments))
         for name, spec in experiments.items():
@@ -159,8 +161,10 @@ class Lab:
         yml = self.path / "mkdocs.yml"
         yml.write_text(re.sub(r"^nav:\n(?:[ \t]+.*\n|[ \t]*\n)*", "nav:\n  - index.md\n  - lab.md\n",
                               yml.read_text(), flags=re.M))
-        with open(self.path / "claims.toml", "a") as fh:
-            fh.write(LAB_CLAIM)
+        ledger = self.path / "claims.toml"
+        blocks = re.split(r"(?=^\[\[claim\]\]$)", ledger.read_text(), flags=re.M)
+        kept = [b for b in blocks[1:] if not re.search(r'"(?!cside\.|pyside\.)[a-z]+\.[A-Za-z_0-9]+"', b)]
+        ledger.write_text(blocks[0] + "".join(kept) + (LAB_CLAIM if "echo" in experiments else ""))
 
     def build(self, *args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "mkdocs", "build", *args], cwd=self.path,
@@ -385,7 +389,8 @@ def _entry(lab: Lab, name: str) -> Path:
 
 CORRUPTIONS = {
     "truncated": (lambda t: t[: len(t) // 2], "not readable JSON"),
-    "another schema": (lambda t: t.replace('"schema": 1', '"schema": 99'), "schema 99 is not 1"),
+    "another schema": (lambda t: t.replace(f'"schema": {cache.SCHEMA}', '"schema": 99'),
+                       f"schema 99 is not {cache.SCHEMA}"),
     "edited by hand": (lambda t: t.replace('"value": 4', '"value": 8'), "does not match its digest"),
     "another key": (lambda t: re.sub(r'"key": "\w+"', '"key": "0000"', t), "another experiment or key"),
     "empty": (lambda t: "", "not readable JSON"),
@@ -496,14 +501,15 @@ def test_two_builds_at_once(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("expr, says", [
-    ('{{ fig("cside.no_such_fact") }}', "page lab.md: unknown figure 'cside.no_such_fact'"),
-    ('{{ claim("no-such-claim") }}', "page lab.md: unknown claim 'no-such-claim'"),
+    ('{{ fig("cside.no_such_fact") }}', "page lab.md, line 3: unknown fact 'cside.no_such_fact': no "
+                                        "experiment declares it; nearest declared: cside.c_sizeof_int"),
+    ('{{ claim("py-int-sise") }}', "page lab.md, line 3: unknown claim 'py-int-sise'; nearest: py-int-size"),
 ])
 def test_page_naming_an_unknown_figure_or_claim(tmp_path, expr, says):
     lab = Lab(tmp_path, {})
     lab.write("docs/lab.md", f"# Faults\n\nA figure: {expr}\n")
     plain = lab.build()
-    assert plain.returncode != 0          # not even a plain build goes on
+    assert plain.returncode == 2          # not even a plain build goes on
     assert says in plain.stderr, plain.stderr[-3000:]
     no_traceback(plain.stderr)
 
@@ -565,13 +571,15 @@ def test_noisy_timing_is_marked_and_warned(tmp_path):
 def test_unknown_names_in_every_macro():
     """The same checks without a build: each lookup names the page and the name."""
     from macros.chapter import Chapter, PageError
-    doc = {"experiments": {"cside": {"status": "ok", "facts": {"c_sizeof_int": {"value": 4, "unit": "B"}},
-                                     "evidence": {"c_output": "x"}}}}
-    ch = Chapter(doc, {})
+    from conftest import results_from
+    ch = Chapter(results_from({"cside.c_sizeof_int": 4}), {})
     ch.page = "p.md"
-    for call, says in [(lambda: ch.fig("nosuch.fact"), "unknown figure 'nosuch.fact' (no experiment 'nosuch'"),
-                       (lambda: ch.raw("cside.nope"), "unknown figure 'cside.nope'"),
-                       (lambda: ch.output("cside.nope"), "unknown evidence 'cside.nope'"),
+    for call, says in [(lambda: ch.fig("nosuch.fact"), "unknown fact 'nosuch.fact': no experiment declares it"),
+                       (lambda: ch.raw("cside.c_sizeof_itn"), "unknown fact 'cside.c_sizeof_itn': no experiment "
+                                                              "declares it; nearest declared: cside.c_sizeof_int"),
+                       (lambda: ch.measured("cside.nope"), "unknown fact 'cside.nope'"),
+                       (lambda: ch.output("cside.c_outptu"), "unknown evidence 'cside.c_outptu': no experiment "
+                                                             "declares it; nearest declared: cside.c_output"),
                        (lambda: ch.book("nope"), "unknown claim 'nope'"),
                        (lambda: ch.verdict("nope"), "unknown claim 'nope'"),
                        (lambda: ch.fig("cside.c_sizeof_int", "bold"), "fig('cside.c_sizeof_int', 'bold'): the part")]:

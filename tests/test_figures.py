@@ -14,9 +14,12 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from conftest import declared
 from macros import figures, fmt
+from macros.figures import common, locality_times, sum_times
 from macros.measure import runner, toolchain
 from macros.measure.ledger import Check, Claim, load
+from macros.measure.results import Results
 
 # ---------------------------------------------------------------- fabricated data
 
@@ -72,9 +75,16 @@ def fabricated_doc() -> dict:
             "l1_ns": _fact(1.7, "ns"), "ram_ns": _fact(77.0, "ns")}},
         "locality": {"status": "ok", "facts": {
             "n": _fact(n), "ns_per_elem_array": _fact(0.37, "ns"), "ns_per_elem_list_ordered": _fact(1.3, "ns"),
-            "ns_per_elem_list_shuffled": _fact(11.0, "ns"), "ns_per_elem_py_list_ordered": _fact(9.0, "ns"),
+            "ns_per_elem_list_shuffled": _fact(11.0, "ns")}},
+        "pylocality": {"status": "ok", "facts": {
+            "n": _fact(n), "ns_per_elem_py_list_ordered": _fact(9.0, "ns"),
             "ns_per_elem_py_list_shuffled": _fact(23.0, "ns"), "ns_per_elem_numpy": _fact(0.5, "ns")}},
     }}
+
+
+def results(doc: dict) -> Results:
+    """The figures read a results document through the experiments' declarations."""
+    return Results(doc, declared())
 
 
 def fabricated_claims() -> dict[str, Claim]:
@@ -106,7 +116,7 @@ def svg_text(svg: bytes) -> str:
 @pytest.mark.parametrize("name", figures.NAMES)
 def test_each_figure_draws_valid_svg_in_both_schemes(name):
     doc, claims = fabricated_doc(), fabricated_claims()
-    item = figures.render(name, doc, claims)
+    item = figures.render(name, results(doc), claims)
     assert isinstance(item, figures.Rendered), item
     for svg in (item.light, item.dark):
         root = ET.fromstring(svg)
@@ -123,19 +133,19 @@ def test_each_figure_draws_valid_svg_in_both_schemes(name):
 
 @pytest.mark.parametrize("name", figures.NAMES)
 def test_identical_data_gives_identical_bytes(name):
-    a = figures.render(name, fabricated_doc(), fabricated_claims())
-    figures._MEMO.clear()   # drawn afresh, not remembered
-    b = figures.render(name, json.loads(json.dumps(fabricated_doc())), fabricated_claims())
+    a = figures.render(name, results(fabricated_doc()), fabricated_claims())
+    common.MEMO.clear()   # drawn afresh, not remembered
+    b = figures.render(name, results(json.loads(json.dumps(fabricated_doc()))), fabricated_claims())
     assert (a.light, a.dark, a.alt, a.caption) == (b.light, b.dark, b.alt, b.caption)
 
 
 def test_identical_bytes_across_processes(root):
     """No hash seed, clock or process state leaks into the file."""
     code = ("import sys, json, hashlib; sys.path[:0] = [sys.argv[1], sys.argv[1] + '/tests']\n"
-            "from test_figures import fabricated_doc, fabricated_claims\n"
+            "from test_figures import fabricated_doc, fabricated_claims, results\n"
             "from macros import figures\n"
-            "print(json.dumps({n: hashlib.sha256(figures.draw(n, fabricated_doc(), fabricated_claims(), 'dark'))"
-            ".hexdigest() for n in figures.NAMES}))")
+            "print(json.dumps({n: hashlib.sha256(figures.draw(n, results(fabricated_doc()), fabricated_claims(),"
+            " 'dark')).hexdigest() for n in figures.NAMES}))")
     runs = [subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True, text=True,
                            env={"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin"}, check=True).stdout
             for seed in ("1", "2")]
@@ -144,30 +154,30 @@ def test_identical_bytes_across_processes(root):
 
 def test_changed_data_changes_the_figure():
     doc = fabricated_doc()
-    before = figures.draw("benchmark", doc, fabricated_claims())
+    before = figures.draw("benchmark", results(doc), fabricated_claims())
     doc["experiments"]["sum"]["facts"]["py_loop"] = _timing(0.094)
-    assert figures.draw("benchmark", doc, fabricated_claims()) != before
+    assert figures.draw("benchmark", results(doc), fabricated_claims()) != before
 
 
 def test_benchmark_draws_each_timing_and_the_books_figures_scaled_to_n():
     doc, claims = fabricated_doc(), fabricated_claims()
-    text = svg_text(figures.draw("benchmark", doc, claims))
+    text = svg_text(figures.draw("benchmark", results(doc), claims))
     facts = doc["experiments"]["sum"]["facts"]
-    for name, label, _ in figures.SUM_ROWS:
+    for name, label, _ in sum_times.SUM_ROWS:
         assert label in text
         assert fmt.seconds(facts[name]["value"]) in text
     n = facts["n"]["value"]
     # the ledger's seconds (not its ratio) land beside their rows, scaled from the book's n
     for cid, fact_name in (("loop", "py_loop"), ("c", "c_book_O2")):
         expected = claims[cid].checks[0].expected
-        assert f"book: {fmt.seconds(expected * n / figures.BOOK_N_SUM)}" in text
+        assert f"book: {fmt.seconds(expected * n / sum_times.BOOK_N_SUM)}" in text
     assert "(folded)" in text
     assert f"{n:,}" in text
 
 
 def test_sizes_draws_each_pair_and_the_ledger_sizes():
     doc, claims = fabricated_doc(), fabricated_claims()
-    item = figures.render("sizes", doc, claims)
+    item = figures.render("sizes", results(doc), claims)
     text = svg_text(item.light)
     for p in doc["experiments"]["sizes"]["facts"]["pairs"]["value"]:
         assert p["what"] in text and f"{p['py_bytes']} B" in text
@@ -183,13 +193,13 @@ def test_sizes_falls_back_to_section_one_facts():
     del doc["experiments"]["sizes"]
     doc["experiments"]["cside"] = {"status": "ok", "facts": {"c_sizeof_int": _fact(7, "B")}}
     doc["experiments"]["pyside"] = {"status": "ok", "facts": {"getsizeof_42": _fact(29, "B")}}
-    text = svg_text(figures.draw("sizes", doc, fabricated_claims()))
+    text = svg_text(figures.draw("sizes", results(doc), fabricated_claims()))
     assert "7 B" in text and "29 B" in text
 
 
 def test_layout_marks_segments_gaps_and_variables():
     doc = fabricated_doc()
-    item = figures.render("layout", doc, fabricated_claims())
+    item = figures.render("layout", results(doc), fabricated_claims())
     text = svg_text(item.light)
     for name in ("text", "data", "heap", "libc", "stack"):
         assert name in text
@@ -197,12 +207,12 @@ def test_layout_marks_segments_gaps_and_variables():
     assert "0x000000001000" in text               # real start addresses
     assert "function main  0x000000001234" in text and "a local  0x7ffff0020010" in text
     gap = 0x7f0000000000 - 0x921000
-    assert f"unmapped {figures._big_bytes(gap)}" in text
+    assert f"unmapped {common.big_bytes(gap)}" in text
 
 
 def test_latency_draws_cache_sizes_and_the_books_reference_lines():
     doc, claims = fabricated_doc(), fabricated_claims()
-    text = svg_text(figures.draw("latency", doc, claims))
+    text = svg_text(figures.draw("latency", results(doc), claims))
     assert "L1d 48 KiB" in text and "L2 2 MiB" in text and "L3 16 MiB" in text
     assert "32 KiB" not in text   # the instruction cache holds no data: not drawn
     # the book's figures as the ledger prints them, not the verdict rule's bounds
@@ -212,22 +222,24 @@ def test_latency_draws_cache_sizes_and_the_books_reference_lines():
 
 def test_locality_draws_every_measured_layout_and_skips_the_rest():
     doc, claims = fabricated_doc(), fabricated_claims()
-    text = svg_text(figures.draw("locality", doc, claims))
-    facts = doc["experiments"]["locality"]["facts"]
-    for name, label, _ in figures.LOCALITY_ROWS:
+    text = svg_text(figures.draw("locality", results(doc), claims))
+    facts = {**doc["experiments"]["locality"]["facts"], **doc["experiments"]["pylocality"]["facts"]}
+    for name, label, _ in locality_times.LOCALITY_ROWS:
         assert (label in text) == (name in facts)
     assert "book: 18.0 ns" in text
     # a whole-sum time of the book's count, drawn per element
-    assert f"book: {fmt.sig(0.07 / figures.BOOK_N_NODES * 1e9)} ns" in text
+    assert f"book: {fmt.sig(0.07 / locality_times.BOOK_N_NODES * 1e9)} ns" in text
 
 
-def test_locality_reads_python_facts_from_their_own_experiment():
+def test_locality_draws_the_c_rows_when_the_python_experiment_failed():
     doc = fabricated_doc()
-    facts = doc["experiments"]["locality"]["facts"]
-    py = {k: facts.pop(k) for k in list(facts) if "_py_" in k}
-    doc["experiments"]["pylocality"] = {"status": "ok", "facts": py}
-    text = svg_text(figures.draw("locality", doc, fabricated_claims()))
-    assert "Python list, ints shuffled" in text and "C array" in text
+    doc["experiments"]["pylocality"] = {"status": "failed", "reason": "no numpy", "file": "pysrc/list_scattered.py"}
+    text = svg_text(figures.draw("locality", results(doc), fabricated_claims()))
+    assert "C array" in text and "Python list" not in text and "NumPy" not in text
+    doc["experiments"]["locality"] = {"status": "failed", "reason": "timed out", "file": "csrc/array_vs_list.c"}
+    item = figures.render("locality", results(doc), fabricated_claims())
+    assert item == figures.Missing("locality", "locality (csrc/array_vs_list.c): timed out; "
+                                               "pylocality (pysrc/list_scattered.py): no numpy")
 
 
 # ---------------------------------------------------------------- missing data
@@ -236,34 +248,52 @@ def test_locality_reads_python_facts_from_their_own_experiment():
 @pytest.mark.parametrize("name", figures.NAMES)
 def test_missing_experiment_gives_none_and_a_reason(name):
     doc = {"provenance": PROVENANCE, "experiments": {}}
-    assert figures.draw(name, doc, fabricated_claims()) is None
-    item = figures.render(name, doc, fabricated_claims())
-    assert isinstance(item, figures.Missing) and "not been measured" in item.reason
+    assert figures.draw(name, results(doc), fabricated_claims()) is None
+    item = figures.render(name, results(doc), fabricated_claims())
+    # the reason Results gives for an experiment the results file does not hold
+    assert isinstance(item, figures.Missing) and "no record of it" in item.reason
 
 
 def test_failed_experiment_gives_its_reason():
     doc = fabricated_doc()
     doc["experiments"]["latency"] = {"status": "failed", "reason": "timed out after 60 s\nmore",
                                      "file": "csrc/latency.c"}
-    item = figures.render("latency", doc, fabricated_claims())
+    item = figures.render("latency", results(doc), fabricated_claims())
     assert isinstance(item, figures.Missing)
     assert item.reason == "latency (csrc/latency.c): timed out after 60 s"
-    assert figures.draw("latency", doc, fabricated_claims()) is None
+    assert figures.draw("latency", results(doc), fabricated_claims()) is None
 
 
 def test_experiment_without_the_facts_is_missing_too():
     doc = fabricated_doc()
     doc["experiments"]["layout"]["facts"] = {"something_else": _fact(1)}
-    assert figures.draw("layout", doc, fabricated_claims()) is None
+    assert figures.draw("layout", results(doc), fabricated_claims()) is None
     doc["experiments"]["sum"]["facts"] = {"n": _fact(5)}
-    assert isinstance(figures.render("benchmark", doc, fabricated_claims()), figures.Missing)
+    assert isinstance(figures.render("benchmark", results(doc), fabricated_claims()), figures.Missing)
+
+
+def test_a_fact_not_measured_gives_its_reason():
+    doc = fabricated_doc()
+    doc["experiments"]["latency"]["facts"]["staircase"] = {"value": None, "not_measured": "perf refused\nmore"}
+    doc["experiments"]["latency"]["file"] = "csrc/latency.c"
+    item = figures.render("latency", results(doc), fabricated_claims())
+    assert item == figures.Missing("latency", "latency.staircase (csrc/latency.c): perf refused")
+
+
+def test_facts_an_experiment_does_not_declare_are_not_drawn():
+    """Figures read through the declarations: a Python timing filed under the C experiment is not read."""
+    doc = fabricated_doc()
+    py = doc["experiments"].pop("pylocality")["facts"]
+    doc["experiments"]["locality"]["facts"].update(py)
+    text = svg_text(figures.draw("locality", results(doc), fabricated_claims()))
+    assert "C array" in text and "Python list" not in text
 
 
 # ---------------------------------------------------------------- the HTML
 
 
 def test_figure_html_pairs_light_and_dark_with_alt_and_caption():
-    item = figures.render("sizes", fabricated_doc(), fabricated_claims())
+    item = figures.render("sizes", results(fabricated_doc()), fabricated_claims())
     out = figures.figure_html(item, "../../")
     assert out.count("<img ") == 2
     assert 'src="../../figures/sizes-light.svg#only-light"' in out
@@ -280,7 +310,7 @@ def test_figure_html_for_missing_data_is_a_note_not_an_image():
 
 def test_book_marks_come_from_the_ledger(root):
     claims = load(root / "claims.toml")
-    marks = figures.book_marks(claims, ["sum"])
+    marks = common.book_marks(claims, ["sum"])
     for claim in claims.values():
         for check in claim.checks:
             exp, _, name = check.fact.partition(".")
@@ -329,6 +359,6 @@ def test_extrapolated_quartiles_below_zero_are_clipped(recwarn):
     steps = doc["experiments"]["latency"]["facts"]["staircase"]["value"]
     steps[2] = {**steps[2], "q1": -3.0}
     doc["experiments"]["sum"]["facts"]["numpy_sum"]["spread"]["q1"] = -1e-4
-    assert figures.draw("latency", doc, fabricated_claims()) is not None
-    assert figures.draw("benchmark", doc, fabricated_claims()) is not None
+    assert figures.draw("latency", results(doc), fabricated_claims()) is not None
+    assert figures.draw("benchmark", results(doc), fabricated_claims()) is not None
     assert not [w for w in recwarn if "non-positive" in str(w.message)]

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from conftest import declared
+from macros.measure.results import NotMeasured, Results
+
 from macros import fmt
 from macros.measure import ledger
 
@@ -78,7 +81,7 @@ def test_progress_is_logged_per_experiment(built):
 def test_every_claim_renders_once_with_its_verdict_and_figures(built, root):
     proj, doc, pages, _ = built
     claims = ledger.load(proj / "claims.toml")
-    facts = ledger.FactSource(doc)
+    facts = Results(doc, declared())
     for cid, c in claims.items():
         holders = [(path, p) for path, p in pages.items() if f"claim-{cid}" in p.text]
         assert len(holders) == 1, f"claim {cid} rendered on {len(holders)} pages"
@@ -88,8 +91,8 @@ def test_every_claim_renders_once_with_its_verdict_and_figures(built, root):
         assert f"verdict--{verdict.status}" in " ".join(p.classes[f"claim-{cid}"]), cid
         assert c.book in text
         for ref in c.show:
-            fact, why = facts.get(ref)
-            if fact is not None:
+            fact = facts.fact(ref)
+            if not isinstance(fact, NotMeasured):
                 assert fmt.with_spread(fact) in text, (cid, ref)
             else:
                 assert "not measured" in text

@@ -175,9 +175,10 @@ class Results:
     # --------------------------------------------------------------- values
 
     def _why_not(self, exp_name: str) -> tuple[str, str | None]:
+        """Why a whole experiment has no results, naming it and its file."""
         exp = self.experiment(exp_name)
-        reason = str(exp.get("reason", "failed"))
-        return reason, exp.get("file")
+        where = f" ({exp['file']})" if exp.get("file") else ""
+        return f"{exp_name}{where}: {exp.get('reason', 'failed')}", exp.get("file")
 
     def fact(self, ref: str) -> dict | NotMeasured:
         """The measured fact (value, unit, spread...) or NotMeasured with the reason."""

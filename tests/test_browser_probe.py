@@ -1,0 +1,201 @@
+"""The in-browser latency probe (docs/assets/latency-probe.js) on the quick site, in Debian's Chromium.
+
+The probe runs for real in headless Chromium on this machine: its curve must have enough sizes
+and climb (the largest working set at least 5x slower per load than the smallest), at phone and
+desktop width, light and dark, without fetching anything. A results file written by the build is
+dropped on it and drawn beside the build's staircase (which the test puts on the page in the shape
+the page will carry it); files of other shapes get a message and draw nothing. Screenshots go to
+test-artifacts/.
+"""
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+# The served quick site and the browser are test_browser's fixtures (that module also skips,
+# with the reason, when Playwright or Chromium is missing).
+from test_browser import ARTIFACTS, DESKTOP, PHONE, SCHEMES, PageLog, browser, served  # noqa: F401
+
+pytestmark = pytest.mark.slow
+
+PAGE = "chapter/cache/"
+RUN_TIMEOUT_MS = 240_000
+MIN_SIZES = 8
+MIN_CLIMB = 5.0
+
+READ_POINTS = """cls => [...document.querySelectorAll('#latency-probe .latency-probe__point--' + cls)].map(c => ({
+    bytes: Number(c.dataset.bytes), ns: Number(c.dataset.ns), repeats: c.dataset.repeats,
+    title: c.querySelector('title') ? c.querySelector('title').textContent : ''}))"""
+
+# The on-screen size of the chart's smallest text: its font size in SVG units, scaled by the
+# ratio of the drawn width to the viewBox width.
+SMALLEST_TEXT_PX = """() => {
+  const svg = document.querySelector('#latency-probe svg');
+  const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+  return Math.min(...[...svg.querySelectorAll('text')].map(t => parseFloat(getComputedStyle(t).fontSize) * scale));
+}"""
+
+LUMINANCE = """sel => {
+  const css = sel === 'body' ? getComputedStyle(document.body).backgroundColor
+                             : getComputedStyle(document.querySelector(sel)).fill;
+  const [r, g, b] = css.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
+}"""
+
+DROP = """([name, text]) => {
+  const dt = new DataTransfer();
+  dt.items.add(new File([text], name, {type: 'application/json'}));
+  document.getElementById('latency-probe').dispatchEvent(
+      new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));
+}"""
+
+PUT_BUILD = """data => {
+  const s = document.createElement('script');
+  s.type = 'application/json';
+  s.id = 'build-latency';
+  s.textContent = JSON.stringify(data);
+  document.body.appendChild(s);
+}"""
+
+
+def staircase(doc: dict) -> list[dict]:
+    return doc["experiments"]["latency"]["facts"]["staircase"]["value"]
+
+
+def build_element(doc: dict) -> dict:
+    """The build's staircase in the shape the page carries it (#build-latency)."""
+    stairs = staircase(doc)
+    return {"sizes_bytes": [s["bytes"] for s in stairs], "ns": [s["ns"] for s in stairs],
+            "machine": doc["provenance"]["machine"]["cpu"]}
+
+
+def open_page(browser, base: str, scheme: str, viewport: dict):
+    ctx = browser.new_context(viewport=viewport, color_scheme=scheme)
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    log = PageLog(page, base)
+    page.goto(base + PAGE, wait_until="networkidle")
+    assert page.evaluate("document.body.getAttribute('data-md-color-scheme')") == SCHEMES[scheme]
+    return ctx, page, log, errors
+
+
+def wait_for_message(page) -> str:
+    page.wait_for_function("document.querySelector('#latency-probe .latency-probe__message').textContent !== ''")
+    return page.locator("#latency-probe .latency-probe__message").inner_text()
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390px", "1280px"])
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_probe_measures_a_climbing_curve(served, browser, scheme, viewport):
+    base, _, doc, _ = served
+    ctx, page, log, errors = open_page(browser, base, scheme, viewport)
+    try:
+        with_build = viewport is PHONE   # the page as it will be, and as it is now
+        if with_build:
+            page.evaluate(PUT_BUILD, build_element(doc))
+        probe = page.locator("#latency-probe")
+        probe.scroll_into_view_if_needed()
+        assert probe.get_attribute("data-state") == "idle"
+        probe.locator("button").click()
+        page.wait_for_function("document.getElementById('latency-probe').dataset.state !== 'running'",
+                               timeout=RUN_TIMEOUT_MS, polling=500)
+        assert probe.get_attribute("data-state") == "done", probe.inner_text()
+        points = page.evaluate(READ_POINTS, "reader")
+        curve = json.loads(probe.get_attribute("data-curve"))
+        sizes, ns = [p["bytes"] for p in points], [p["ns"] for p in points]
+        assert (sizes, ns) == (curve["sizes_bytes"], curve["ns"]), "the drawn points are not the run's"
+        assert len(sizes) >= MIN_SIZES, f"only {len(sizes)} sizes measured ({curve['stopped_because']})"
+        assert sizes == [sizes[0] * 2 ** i for i in range(len(sizes))], sizes
+        assert all(math.isfinite(v) and v > 0 for v in ns), ns
+        assert ns[-1] >= MIN_CLIMB * ns[0], \
+            f"flat curve: {ns[-1]:.3g} ns at {sizes[-1]} B against {ns[0]:.3g} ns at {sizes[0]} B"
+        assert curve["timer_resolution_ms"] > 0 and curve["sample_ms_min"] >= 20
+        for p in points:
+            assert "ns per load" in p["title"] and f"median of {p['repeats']} repeats" in p["title"], p
+        summary = probe.locator(".latency-probe__summary").inner_text()
+        assert "times as long" in summary and "stopped at" in summary, summary
+        assert "performance.now()" in probe.locator(".latency-probe__caveat").inner_text()
+        assert str(curve["sink"]) in probe.locator(".latency-probe__sink").inner_text()
+        if with_build:
+            assert [p["bytes"] for p in page.evaluate(READ_POINTS, "build")] == build_element(doc)["sizes_bytes"]
+            assert probe.locator(".latency-probe__key").count() == 2
+        else:
+            assert page.evaluate(READ_POINTS, "build") == []
+        # Readable: no text under 12 px on screen, nothing wider than the page, text that
+        # stands out from the background in either scheme.
+        assert page.evaluate(SMALLEST_TEXT_PX) >= 12
+        assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 1
+        contrast = abs(page.evaluate(LUMINANCE, "#latency-probe .latency-probe__axis text")
+                       - page.evaluate(LUMINANCE, "body"))
+        assert contrast > 0.3, f"axis labels barely differ from the background ({contrast:.2f})"
+        assert not errors, errors
+        assert not log.failed and not log.foreign, (log.failed, log.foreign)
+        probe.screenshot(path=str(ARTIFACTS / f"probe-{viewport['width']}-{scheme}.png"))
+        (ARTIFACTS / f"probe-{viewport['width']}-{scheme}.json").write_text(json.dumps(curve, indent=1))
+    finally:
+        ctx.close()
+
+
+def test_dropped_results_file_is_drawn_beside_the_build(served, browser):
+    base, _, doc, _ = served
+    ctx, page, log, errors = open_page(browser, base, "dark", PHONE)
+    try:
+        page.evaluate(PUT_BUILD, build_element(doc))
+        page.evaluate(DROP, ["other-machine.json", json.dumps(doc)])
+        assert "Drawn" in wait_for_message(page)
+        stairs = staircase(doc)
+        drawn = page.evaluate(READ_POINTS, "file")
+        assert [(p["bytes"], p["ns"]) for p in drawn] == [(s["bytes"], s["ns"]) for s in stairs]
+        assert [p["bytes"] for p in page.evaluate(READ_POINTS, "build")] == [s["bytes"] for s in stairs]
+        legend = page.locator("#latency-probe .latency-probe__legend").inner_text()
+        assert "other-machine.json" in legend and "build machine" in legend, legend
+        assert not errors and not log.foreign, (errors, log.foreign)
+        page.locator("#latency-probe").screenshot(path=str(ARTIFACTS / "probe-dropped-file.png"))
+    finally:
+        ctx.close()
+
+
+def other_shapes(doc: dict, suite_text: str) -> dict[str, tuple[str, str]]:
+    """Files that are not a latency staircase: name -> (content, what the message must say)."""
+    no_latency = {**doc, "experiments": {k: v for k, v in doc["experiments"].items() if k != "latency"}}
+    failed = json.loads(json.dumps(doc))
+    failed["experiments"]["latency"] = {"status": "failed", "reason": "latency.c: killed by SIGSEGV"}
+    bad_point = json.loads(json.dumps(doc))
+    staircase(bad_point)[1]["ns"] = "fast"
+    return {
+        "suite.pyperf.json": (suite_text, 'no "experiments"'),
+        "notes.txt": ("not json at all", "is not JSON"),
+        "list.json": ("[1, 2, 3]", "not a JSON object"),
+        "partial.json": (json.dumps(no_latency), "no latency experiment"),
+        "failed.json": (json.dumps(failed), "killed by SIGSEGV"),
+        "bad-point.json": (json.dumps(bad_point), "point 2"),
+    }
+
+
+def test_files_of_other_shapes_get_a_message_and_draw_nothing(served, browser, quick_site, tmp_path):
+    base, _, doc, _ = served
+    _, results, _ = quick_site
+    suites = sorted(results.parent.glob("*.pyperf.json"))
+    assert suites, "the quick build wrote no pyperf suite"
+    ctx, page, log, errors = open_page(browser, base, "light", DESKTOP)
+    try:
+        for i, (name, (text, says)) in enumerate(other_shapes(doc, suites[0].read_text()).items()):
+            page.evaluate("document.querySelector('#latency-probe .latency-probe__message').textContent = ''")
+            if i % 2:   # both ways in: dropped, and chosen with the file input
+                page.evaluate(DROP, [name, text])
+            else:
+                path = tmp_path / name
+                path.write_text(text)
+                page.locator("#latency-probe input[type=file]").set_input_files(str(path))
+            message = wait_for_message(page)
+            assert says in message and name in message, (name, message)
+            assert page.locator("#latency-probe .latency-probe__message--error").count() == 1
+            assert page.evaluate(READ_POINTS, "file") == [], f"{name} was drawn"
+            assert page.locator("#latency-probe svg").count() == 0
+        assert not errors and not log.foreign, (errors, log.foreign)
+    finally:
+        ctx.close()
