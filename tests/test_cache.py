@@ -158,7 +158,8 @@ def test_cachesim_without_valgrind(root, tmp_path, monkeypatch):
     ctx = Context(root=root, scale=SCALES["quick"], workdir=tmp_path, log=lambda m: None)
     out = loc.run_cachesim(ctx)
     assert out["facts"]["available"]["value"] is False
-    assert "not installed" in out["evidence"]["summary"]
+    assert "not installed" in out["missing_tools"]["valgrind"]
+    assert "apt-get install valgrind" in out["missing_tools"]["valgrind"]
 
 
 # ------------------------------------------------------------------ pysrc/list_scattered.py
