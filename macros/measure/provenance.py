@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import machine as machine_facts, toolchain
 
-LIBRARIES = ("pyperf", "cffi", "numpy", "matplotlib", "mkdocs", "mkdocs-material",
+LIBRARIES = ("pyperf", "cffi", "numpy", "mkdocs", "mkdocs-material",
              "mkdocs-macros-plugin", "pymdown-extensions")
 
 
