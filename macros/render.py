@@ -44,23 +44,25 @@ def not_measured(reason: str) -> str:
             f'{esc(reason.splitlines()[0] if reason else "unknown reason")}</span>')
 
 
-def check_item(label: str, passed: bool | None, reason: str, value: str, rule: str,
+def check_item(label: str, passed: bool | None, reason: str, value: str, wanted: str,
                borderline: str = "") -> str:
-    """One check of a claim's rule: the figure it read, the rule, and whether it passed."""
+    """One check of a claim's rule, in words: the figure it read, what the claim needs, the outcome."""
     if passed is None:
         return f"<li>{esc(label)}: {not_measured(reason)}</li>"
     mark, cls = ("≈", "edge") if borderline else (("✓", "pass") if passed else ("✗", "fail"))
-    edge = f" — borderline: {esc(borderline)}" if borderline else ""
+    edge = f" Borderline: {esc(borderline)}" if borderline else ""
     return (f"<li><span class=\"check check--{cls}\">{mark}</span> "
-            f"{esc(label)} = <strong>{esc(value)}</strong>, {esc('rule: ' + rule)}{edge}</li>")
+            f"{esc(label)}: <strong>{esc(value)}</strong> (the claim needs {esc(wanted)}).{edge}</li>")
 
 
 def claim_box(claim: Claim, verdict: Verdict, shown: list[tuple[str, str, str]],
-              evidence: list[tuple[str, str, str | None]], provenance: str, checks_html: list[str]) -> str:
+              evidence: list[tuple[str, str, str | None]], provenance: str, checks_html: list[str],
+              why_borderline: list[str] | None = None) -> str:
     """One claim: the book's figure and this machine's, the verdict, evidence a click away.
 
     shown: (label, formatted figure or "", reason if not measured)
     evidence: (label, text, lang)
+    why_borderline: for a borderline verdict, each undecided check in words (shown open)
     """
     rows = []
     for label, text, reason in shown:
@@ -72,14 +74,15 @@ def claim_box(claim: Claim, verdict: Verdict, shown: list[tuple[str, str, str]],
                  for label, text, lang in evidence)
     checks = f"<ul class=\"checks\">{''.join(checks_html)}</ul>" if checks_html else ""
     note = f"<p class=\"claim-note\">{esc(claim.note)}</p>" if claim.note else ""
+    edge = "".join(f'<p class="claim-borderline">{esc(w)}</p>' for w in why_borderline or [])
     return (
         f'<div class="claim claim--{verdict.status}" id="claim-{esc(claim.id)}">\n'
         f'<div class="claim-head">{badge(verdict.status)} '
-        f'<a class="claim-id" href="#claim-{esc(claim.id)}">{esc(claim.id)}</a> '
+        f'<a class="claim-id" href="#claim-{esc(claim.id)}" title="claim {esc(claim.id)} in claims.toml">#</a> '
         f'<span class="claim-statement">{esc(claim.statement)}</span></div>\n'
         f'<table class="claim-figures"><tbody>'
         f'<tr><th scope="row">the book</th><td class="book">{esc(claim.book)}</td></tr>'
-        f'{"".join(rows)}</tbody></table>\n'
+        f'{"".join(rows)}</tbody></table>\n{edge}'
         f'<details class="claim-evidence"><summary>Evidence: {esc(claim.measure)}</summary>'
         f'{checks}{note}{ev}<p class="provenance">{esc(provenance)}</p></details>\n'
         f'</div>'
