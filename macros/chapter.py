@@ -141,9 +141,9 @@ class Chapter:
         """Whether the levels found in the latency curve disagree with the reported caches in
         this way ("past", "early", "again", "none", "slow"), for a cache or "last"."""
         from . import levels
-        if kind not in ("past", "early", "again", "none", "slow"):
+        if kind not in ("past", "early", "again", "none", "slow", "memory"):
             raise PageError(f"{self.where()}: levels_disagree({kind!r}): the kind must be one of "
-                            f"past, early, again, none, slow")
+                            f"past, early, again, none, slow, memory")
         return levels.disagrees(self.results, kind, cache)
 
     def timings_available(self) -> bool:

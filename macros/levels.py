@@ -52,8 +52,8 @@ def sentences(reading: Reading, results: Results, sizes: list[int], ns: list[flo
     largest = sizes[-1]
     if reading.beyond:
         lv = reading.beyond[-1]
-        out.append(f"The {_ordinal(index[id(lv)])} level, from {_size(lv.first)} on, lies past every "
-                   f"cache the machine reports: loads there go to memory, at about {_ns(lv.ns)}.")
+        out.append(f"The {_ordinal(index[id(lv)])} level reaches past every cache the machine reports "
+                   f"(to {_size(lv.last)}): loads there go to memory, at about {_ns(lv.ns)}.")
     elif sizes:
         past = results.value("latency.largest_past_llc")
         why = results.value("latency.largest_why")
@@ -81,9 +81,12 @@ def _said(d: Disagreement, reading: Reading, index: dict[int, int]) -> str:
         prev = reading.levels[index[id(lv)] - 1][0]
         return (f"Inside the {_size(c.size)} the machine reports for its {c.name}, latency climbs to "
                 f"another level from {_size(d.at)} on: about {_ns(lv.ns)}, against {_ns(prev.ns)} "
-                f"below it. Only part of the reported {c.name} behaves as one level here.")
+                f"below it.")
     if d.kind == "none":
         return f"No level of the curve lies within the machine's reported {c.name} ({_size(c.size)})."
+    if d.kind == "memory":
+        return (f"Loads reach that level from {_size(d.at)} on, inside the {_size(c.size)} the machine "
+                f"reports for its {c.name}: only part of it behaves as a cache here.")
     if d.kind == "slow":
         return (f"The {nth} level, from {_size(d.at)}, costs about {_ns(lv.ns)}, no less than the far end "
                 f"of the sweep, so it is not counted as a level of the reported {c.name}.")
@@ -94,7 +97,8 @@ def table(reading: Reading) -> str:
     rows = []
     for i, (lv, cache) in enumerate(reading.levels):
         reported = (f"{cache.name}, {_size(cache.size)}" if cache
-                    else "past every reported cache" if lv in reading.beyond else "none")
+                    else "none: it reaches past them all (memory)" if lv in reading.beyond
+                    else "none: as slow as the far end")
         span = f"{_size(lv.first)} to {_size(lv.last)}"
         spread = f"{_ns(lv.low)} to {_ns(lv.high)}"
         rows.append(f"<tr><td>{_ordinal(i)}</td><td>{render.esc(span)}</td>"

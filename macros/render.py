@@ -6,6 +6,7 @@ as text. The result is a raw HTML block, which Markdown passes through untouched
 from __future__ import annotations
 
 import html
+import re
 
 from .measure.ledger import Claim, Verdict
 
@@ -39,9 +40,24 @@ def figure_span(text: str, title: str, cls: str = "measured") -> str:
     return f'<span class="{cls}" title="{esc(title)}">{esc(text)}</span>'
 
 
+_FACT_PREFIX = re.compile(r"^[a-z][a-z0-9_]*\.[A-Za-z0-9_]+: ")          # "sum.c_book_O2: "
+_EXPERIMENT_PREFIX = re.compile(r"^[a-z][a-z0-9_]*(?: \(([^)]+)\))?: ")  # "sum (csrc/sum_loop.c): "
+
+
+def reader_reason(reason: str) -> str:
+    """A not-measured reason as a reader reads it: its first line, without the fact or
+    experiment name the engine puts first (those stay in the tooltip), keeping the file."""
+    line = (reason or "unknown reason").splitlines()[0]
+    line = _FACT_PREFIX.sub("", line, count=1)
+    m = _EXPERIMENT_PREFIX.match(line)
+    if m:
+        line = (f"{m.group(1)}: " if m.group(1) else "") + line[m.end():]
+    return line
+
+
 def not_measured(reason: str) -> str:
     return (f'<span class="not-measured" title="{esc(reason)}">not measured: '
-            f'{esc(reason.splitlines()[0] if reason else "unknown reason")}</span>')
+            f'{esc(reader_reason(reason))}</span>')
 
 
 def check_item(label: str, passed: bool | None, reason: str, value: str, wanted: str,

@@ -13,7 +13,8 @@ from macros.measure.experiments.cache_latency import chase_sizes
 from macros.measure.staircase import FLAT, Cache, despike, levels, read_against
 
 K, M = 1 << 10, 1 << 20
-CORPUS = sorted(p for p in (Path(__file__).parent / "corpus").glob("*.json") if "pyperf" not in p.name)
+CORPUS = [p for p in sorted((Path(__file__).parent / "corpus").glob("*.json"))
+          if "pyperf" not in p.name and json.loads(p.read_text())["experiments"]["latency"]["status"] == "ok"]
 
 
 def curve(steps: list[tuple[int, float]], sizes: list[int], ramp: float = 1.0) -> list[float]:
@@ -58,6 +59,7 @@ def test_one_spike_does_not_split_a_level_nor_move_its_figure():
     i = SIZES.index(256 * K)
     ns[i] = 60.0                  # a timer interrupt in the middle of L2
     assert despike(ns)[i] == 4.0
+    assert despike([1.0, 1.0, 9.0]) == [1.0, 1.0, 9.0]      # an end: a climb, not a spike
     found = levels(SIZES, ns)
     assert [(lv.first, lv.last, lv.ns) for lv in found][1] == (48 * K, 1 * M, 4.0)
 
@@ -99,6 +101,23 @@ def test_a_level_as_slow_as_the_far_end_is_not_a_cache_level():
     reading = read_against(levels(SIZES, ns), [Cache(1, 32 * K), Cache(2, 1 * M), Cache(3, 8 * M)], SIZES, ns)
     slow = [d for d in reading.disagreements if d.kind == "slow"]
     assert slow and all(c is None for lv, c in reading.levels if lv.ns >= reading.ceiling_ns and lv is not reading.levels[-1][0])
+
+
+def test_a_plateau_through_the_largest_size_past_every_cache_is_memory():
+    # Intel VM at full scale: the last plateau starts inside the reported 480 MiB L3 and runs
+    # to twice it. It is memory's level, and the reported L3 is said to end early.
+    sizes = chase_sizes(960 * M)
+    ns = curve([(48 * K, 1.3), (1 * M, 5.0), (12 * M, 38.0), (32 * M, 100.0), (1 << 40, 300.0)], sizes)
+    caches = [Cache(1, 48 * K), Cache(2, 2 * M), Cache(3, 480 * M)]
+    reading = read_against(levels(sizes, ns), caches, sizes, ns)
+    last, cache = reading.levels[-1]
+    assert cache is None and reading.beyond == [last] and last.last == 960 * M and last.ns == 300.0
+    assert ("memory", "L3", 48 * M) in {(d.kind, d.cache.name, d.at) for d in reading.disagreements}
+    # A plateau that only passes the reported L3 on its way (a faked, too small L3) stays L3's.
+    ns = curve([(48 * K, 1.3), (1 * M, 5.0), (48 * M, 40.0), (1 << 40, 180.0)], sizes)
+    reading = read_against(levels(sizes, ns), [Cache(1, 48 * K), Cache(2, 2 * M), Cache(3, 32 * M)], sizes, ns)
+    assert [c.name if c else None for _, c in reading.levels][:3] == ["L1", "L2", "L3"]
+    assert ("past", "L3", 48 * M) in {(d.kind, d.cache.name, d.at) for d in reading.disagreements}
 
 
 def test_bad_input_is_refused():

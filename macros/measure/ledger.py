@@ -8,6 +8,7 @@ A claim's `checks` compare measured facts with the book's figures:
   op = "lt"/"gt" fact < / > the fact named by `than`
   band = 0.05    optional, numeric checks: a value within 5% of a bound is "borderline", and
                  so is a value whose measured interval (low..high) reaches across a bound
+  label = "..."  the fact in words; every fact a claim prints needs a label (here or in `show`)
 All checks pass: "holds". None pass: the claim's `fail` verdict (default "does-not-hold").
 Some pass: its `partial` verdict (default "differs"). Any check borderline and none failed
 outright: "borderline". Any fact not measured: "not-measured", with its reason.
@@ -187,15 +188,6 @@ def load(path: Path, known_facts: Iterable[str] | None = None,
             else:
                 _check_fact(where, item, known_facts)
                 show.append(item)
-        for c in checks:
-            if c.label:
-                labels.setdefault(c.fact, c.label)
-        # A reader sees labels, never fact names: every fact the box prints needs one.
-        for ref in show + [r for c in checks for r in (c.fact, c.than) if r]:
-            if not labels.get(ref):
-                raise LedgerError(f"{where}: the fact {ref!r} has no label; the claim box prints it, and "
-                                  f"readers see words, not fact names: add label = \"...\" to its "
-                                  f"check or its show entry")
         for item in raw.get("evidence", []):
             if err := _unknown(f"{where}: evidence", "key", item, EVIDENCE_KEYS):
                 raise err
@@ -212,6 +204,15 @@ def load(path: Path, known_facts: Iterable[str] | None = None,
                                   f"{', '.join(VERDICTS)}")
             for ref in ex.get("facts", {}):
                 _check_fact(f"{where}: example", ref, known_facts)
+        for c in checks:
+            if c.label:
+                labels.setdefault(c.fact, c.label)
+        # A reader sees labels, never fact names: every fact the box prints needs one.
+        for ref in show + [r for c in checks for r in (c.fact, c.than) if r]:
+            if not labels.get(ref):
+                raise LedgerError(f"{where}: the fact {ref!r} has no label; the claim box prints it, and "
+                                  f"readers see words, not fact names: add label = \"...\" to its "
+                                  f"check or its show entry")
         claims[raw["id"]] = Claim(
             id=raw["id"], section=int(raw["section"]), statement=raw["statement"], book=raw["book"],
             measure=raw["measure"], checks=checks,

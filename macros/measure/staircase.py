@@ -49,6 +49,8 @@ class Disagreement:
           "none"   no level of the curve lies in this cache's range of sizes, though the sweep
                    measured sizes there
           "slow"   a level inside a cache's range is no faster than the far end of the sweep
+          "memory" the level past every reported cache (memory's) starts at `at`, inside
+                   this cache's range
     """
     kind: str
     cache: Cache | None
@@ -66,13 +68,13 @@ class Reading:
 
 def despike(ns: list[float], flat: float = FLAT) -> list[float]:
     """The curve with single spikes flattened: a point more than `flat` times slower than both
-    its neighbours (one neighbour at the ends) takes the slower neighbour's value. A timer
-    interrupt or a busy neighbour makes such a point; a cache level never does."""
+    its neighbours takes the slower neighbour's value. A timer interrupt or a busy neighbour
+    makes such a point; a cache level never does. The two ends are left alone: with one
+    neighbour, a spike and the first step of a climb look the same."""
     out = list(ns)
-    for i, v in enumerate(ns):
-        near = [ns[k] for k in (i - 1, i + 1) if 0 <= k < len(ns)]
-        if near and v > flat * max(near):
-            out[i] = max(near)
+    for i in range(1, len(ns) - 1):
+        if ns[i] > flat * max(ns[i - 1], ns[i + 1]):
+            out[i] = max(ns[i - 1], ns[i + 1])
     return out
 
 
@@ -139,9 +141,15 @@ def read_against(found: list[Level], caches: list[Cache], sizes: list[int], ns: 
     def range_of(size: int) -> Cache | None:
         return next((c for c, lo, hi in bounds if lo < size <= hi), None)
 
+    top = bounds[-1][2] if bounds else 0
+
     def home(lv: Level) -> Cache | None:
-        """The cache whose range holds most of the level's measured sizes (the first on a tie);
-        None when most lie past every reported cache."""
+        """None (memory) for the level that holds the largest working set measured when that
+        lies past every reported cache: it is the far end's, wherever it starts. Otherwise the
+        cache whose range holds most of the level's sizes (the first on a tie; None when most
+        lie past every cache)."""
+        if sizes and lv.last == sizes[-1] and sizes[-1] > top:
+            return None
         votes: dict[int | None, int] = {}
         for s in sizes:
             if lv.first <= s <= lv.last:
@@ -160,6 +168,9 @@ def read_against(found: list[Level], caches: list[Cache], sizes: list[int], ns: 
         c = home(lv)
         if c is None:
             out.append((lv, None))
+            inside = range_of(lv.first)
+            if inside is not None:
+                notes.append(Disagreement("memory", inside, lv.first, lv))
             continue
         if ceiling is not None and lv.ns >= ceiling and lv is not found[-1]:
             notes.append(Disagreement("slow", c, lv.first, lv))
