@@ -127,8 +127,8 @@ class Chapter:
         the build's; None when neither says."""
         if experiment:
             tc = self.results.experiment(experiment).get("toolchain") or {}
-            if tc.get("compiler"):
-                return tc["compiler"]
+            if "compiler" in tc:       # recorded: the compiler it used, or None (it compiles nothing)
+                return tc["compiler"] or None
         got = self.prov.get("compiler")
         return got if got and got not in ("none", "unknown") else None
 
@@ -159,7 +159,7 @@ class Chapter:
     def noisy_limit(self) -> str:
         """The noisy threshold as a percentage, as the results recorded it."""
         limit = self.doc.get("noisy_rel_iqr", NOISY_REL_IQR)
-        return f"{fmt.sig(limit * 100, 2).rstrip('0').rstrip('.')}%"
+        return f"{round(limit * 100, 2):g}%"
 
     # -------------------------------------------------------------- lookups
 

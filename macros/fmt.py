@@ -88,7 +88,8 @@ def rule(check, unit: str | None, other: str = "") -> str:
     if check.op == "true":
         return "yes"
     if check.op == "range":
-        lo, hi = q(check.min), q(check.max)
+        # A lower bound of 0 on a count or a duration says nothing a reader needs.
+        lo, hi = q(check.min) if check.min else None, q(check.max)
         return f"between {lo} and {hi}" if lo and hi else (f"at least {lo}" if lo else f"at most {hi}")
     return {"lt": "less than ", "gt": "more than "}[check.op] + other
 

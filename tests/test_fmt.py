@@ -66,3 +66,4 @@ def test_rule_in_words():
     assert fmt.rule(Check("a.b", "eq", expected=4), "B") == "4 B"
     assert fmt.rule(Check("a.b", "within", expected=24, factor=2.0), "x") == "within 2× of 24.0× (12.0× to 48.0×)"
     assert fmt.rule(Check("a.b", "range", min=50), "ns") == "at least 50.0 ns"
+    assert fmt.rule(Check("a.b", "range", min=0, max=1.3), "x") == "at most 1.30×"
