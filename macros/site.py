@@ -161,13 +161,16 @@ def _experiment_titles() -> dict[str, str]:
     return {e.name: e.title for e in discover()}
 
 
-def _named(names: list[str], why: dict[str, str] | None = None) -> str:
-    """Experiments in words (their titles), each with its id and reason in a tooltip."""
+def _named(names: list[str], why: dict[str, str] | None = None, say_why: bool = False) -> str:
+    """Experiments in words (their titles), each with its id and reason in a tooltip; with
+    `say_why`, the reason in words after the title as well."""
     titles = _experiment_titles()
     out = []
     for n in names:
-        tip = f"experiment {n}" + (f": {why[n]}" if why and why.get(n) else "")
-        out.append(f'<span title="{render.esc(tip)}">{render.esc(titles.get(n, "an experiment"))}</span>')
+        reason = (why or {}).get(n) or ""
+        tip = f"experiment {n}" + (f": {reason}" if reason else "")
+        said = f" ({render.esc(render.reader_reason(reason))})" if say_why and reason else ""
+        out.append(f'<span title="{render.esc(tip)}">{render.esc(titles.get(n, "an experiment"))}</span>{said}')
     return "; ".join(out)
 
 
@@ -197,7 +200,7 @@ def banner() -> str:
     stale = [n for n, e in experiments.items() if e.get("stale")]
     if stale:
         notes.append("Some figures come from **stale cached results**, not measured from the current sources: "
-                     + _named(stale, {n: experiments[n].get("stale_reason", "") for n in stale}) + ".")
+                     + _named(stale, {n: experiments[n].get("stale_reason", "") for n in stale}, say_why=True) + ".")
     failed = [n for n, e in experiments.items() if e.get("status") != "ok"]
     if failed:
         notes.append("Some figures were **not measured** on this build; their places say why. Not measured: "
