@@ -19,6 +19,7 @@ from urllib.parse import urldefrag, urlsplit
 import pytest
 
 from conftest import ROOT, declared
+from macros import fmt
 from macros.measure import ledger
 from macros.measure.results import Results, load_document
 
@@ -312,3 +313,53 @@ def _resolve(base: str, url: str) -> str:
 def _around(text: str, mark: str, width: int = 90, at: int | None = None) -> str:
     i = text.find(mark) if at is None else at
     return repr(text[max(0, i - width): i + len(mark) + width]) if i >= 0 else repr(mark)
+
+
+def test_verdicts_follow_the_rules_the_method_page_states(rendered):
+    """The method page's rules, applied to each claim's checks, give the verdict shown; the
+    claims it lists as reading a failure as "differs" are the ledger's."""
+    results, _, pages, facts, _ = rendered
+    claims = ledger.load(ROOT / "claims.toml")
+    listed = {c.statement for c in claims.values() if c.statement in pages["method/index.html"].text
+              and c.fail == "differs"}
+    problems = [f"method page does not list {c.statement!r}" for c in claims.values()
+                if c.fail == "differs" and c.statement not in listed]
+    for cid, c in claims.items():
+        v = ledger.evaluate(c, facts)
+        outcome = [r.passed for r in v.results]
+        edge = [bool(r.borderline) for r in v.results]
+        if None in outcome:
+            said = "not-measured"
+        elif any(edge) and all(p or e for p, e in zip(outcome, edge)):
+            said = "borderline"
+        elif all(outcome):
+            said = "holds"
+        elif any(outcome):
+            said = "differs"
+        else:
+            said = "differs" if c.statement in listed else "does-not-hold"
+        if said != v.status:
+            problems.append(f"claim {cid}: the method page's rules give {said}, the box shows {v.status}")
+    _report(results, problems)
+
+
+def test_a_borderline_verdict_shows_both_numbers_and_the_spread(rendered):
+    results, _, pages, facts, _ = rendered
+    claims = ledger.load(ROOT / "claims.toml")
+    box_page = {cid: rel for rel, p in pages.items() for cid in p.claim_boxes}
+    problems = []
+    for cid, c in claims.items():
+        v = ledger.evaluate(c, facts)
+        if v.status != "borderline":
+            continue
+        text = pages[box_page[cid]].text
+        for r in v.results:
+            if not r.borderline:
+                continue
+            fact = facts.fact(r.check.fact)
+            for number in (fmt.value(fact), fmt.value({"value": r.bound, "unit": fact.get("unit")})):
+                if number not in text:
+                    problems.append(f"claim {cid}: {number} not shown beside its borderline verdict")
+            if r.interval and fmt.interval(fact, *r.interval) not in text:
+                problems.append(f"claim {cid}: the interval {fmt.interval(fact, *r.interval)} not shown")
+    _report(results, problems)
