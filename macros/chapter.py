@@ -208,7 +208,7 @@ class Chapter:
                             f"value, spread, both, raw")
         fact = self._fact(ref)
         if isinstance(fact, NotMeasured):
-            return render.not_measured(fact.reason)
+            return render.not_measured(fact.reason, short=True)
         if part == "raw":
             return render.esc(fact["value"])
         text = {"value": fmt.value, "spread": fmt.spread, "both": fmt.with_spread}[part](fact)
@@ -239,7 +239,7 @@ class Chapter:
         `False` (the value of an expression the page shows), or "not measured: why"."""
         fact = self._fact(ref)
         if isinstance(fact, NotMeasured):
-            return render.not_measured(fact.reason)
+            return render.not_measured(fact.reason, short=True)
         value = fact["value"]
         if isinstance(value, bool):
             value = repr(value)        # a Python expression's value, shown as Python shows it
@@ -374,7 +374,7 @@ class Chapter:
                 text = "not measured" if isinstance(fact, NotMeasured) else fmt.value(fact)
                 shown.append(f"<li>{render.esc(c.labels[ref])}: <strong>{render.esc(text)}</strong></li>")
             machine = (f"<ul class=\"shown\">{''.join(shown)}</ul>" if shown
-                       else render.not_measured(v.reason))
+                       else render.not_measured(v.reason, short=True))
             rows.append(
                 f"<tr><td>{c.section}</td><td><a href=\"{render.esc(self.claim_href(cid))}\" "
                 f"title=\"claim {render.esc(cid)}\">{render.esc(c.statement)}</a></td>"

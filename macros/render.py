@@ -55,16 +55,30 @@ def reader_reason(reason: str) -> str:
     return line
 
 
-def not_measured(reason: str) -> str:
-    return (f'<span class="not-measured" title="{esc(reason)}">not measured: '
-            f'{esc(reader_reason(reason))}</span>')
+_FILE_PREFIX = re.compile(r"^(?:csrc|pysrc)/[\w.]+: ")
+
+
+def short_reason(reason: str) -> str:
+    """The reason as a figure's place in a sentence can carry it: the first clause, without the
+    file or the install hint (both stay in the tooltip and in the evidence blocks)."""
+    line = _FILE_PREFIX.sub("", reader_reason(reason), count=1)
+    for stop in (". ", "; ", " (Debian", " (see "):
+        line = line.split(stop, 1)[0]
+    return line.rstrip(".")
+
+
+def not_measured(reason: str, short: bool = False) -> str:
+    """ "not measured: why", the full reason in the tooltip; `short` for a figure inside a
+    sentence or a table cell, the whole first line for a block of evidence."""
+    said = short_reason(reason) if short else reader_reason(reason)
+    return f'<span class="not-measured" title="{esc(reason)}">not measured: {esc(said)}</span>'
 
 
 def check_item(label: str, passed: bool | None, reason: str, value: str, wanted: str,
                borderline: str = "") -> str:
     """One check of a claim's rule, in words: the figure it read, what the claim needs, the outcome."""
     if passed is None:
-        return f"<li>{esc(label)}: {not_measured(reason)}</li>"
+        return f"<li>{esc(label)}: {not_measured(reason, short=True)}</li>"
     mark, cls = ("≈", "edge") if borderline else (("✓", "pass") if passed else ("✗", "fail"))
     edge = f" Borderline: {esc(borderline)}" if borderline else ""
     return (f"<li><span class=\"check check--{cls}\">{mark}</span> "
@@ -82,7 +96,7 @@ def claim_box(claim: Claim, verdict: Verdict, shown: list[tuple[str, str, str]],
     """
     rows = []
     for label, text, reason in shown:
-        cell = figure_span(text, provenance) if not reason else not_measured(reason)
+        cell = figure_span(text, provenance) if not reason else not_measured(reason, short=True)
         rows.append(f"<tr><th scope=\"row\">{esc(label)}</th><td>{cell}</td></tr>")
     if not shown and verdict.reason:
         rows.append(f"<tr><th scope=\"row\">this machine</th><td>{not_measured(verdict.reason)}</td></tr>")
