@@ -85,8 +85,8 @@ def _said(d: Disagreement, reading: Reading, index: dict[int, int]) -> str:
     if d.kind == "none":
         return f"No level of the curve lies within the machine's reported {c.name} ({_size(c.size)})."
     if d.kind == "memory":
-        return (f"Loads reach that level from {_size(d.at)} on, inside the {_size(c.size)} the machine "
-                f"reports for its {c.name}: only part of it behaves as a cache here.")
+        return (f"The {nth} level, memory's, starts at {_size(d.at)}, inside the {_size(c.size)} the "
+                f"machine reports for its {c.name}: only part of that cache behaves as one here.")
     if d.kind == "slow":
         return (f"The {nth} level, from {_size(d.at)}, costs about {_ns(lv.ns)}, no less than the far end "
                 f"of the sweep, so it is not counted as a level of the reported {c.name}.")
