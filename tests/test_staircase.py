@@ -144,3 +144,41 @@ def test_levels_of_real_curves_follow_the_rules(path):
     for lv, cache in reading.levels:
         if cache is not None and lv is not found[-1]:
             assert lv.ns < reading.ceiling_ns, f"{path.name}: a level above the far end labelled {cache.name}"
+
+
+# ------------------------------------------------------------------ the same, in words (macros/levels.py)
+
+def _latency_results(sizes, ns, caches, past: bool, why: str):
+    from conftest import results_from
+    facts = {"latency.staircase": {"value": [{"bytes": s, "ns": n, "q1": n, "q3": n} for s, n in zip(sizes, ns)]},
+             "latency.largest_past_llc": past, "latency.largest_why": why}
+    for level, size in caches.items():
+        facts[f"latency.l{level}_bytes"] = size
+    return results_from(facts)
+
+
+def test_the_reading_in_words_names_sizes_and_disagreements():
+    from macros import levels as words
+    steps = [(48 * K, 1.3), (1 * M, 4.5), (12 * M, 40.0), (48 * M, 70.0), (1 << 40, 175.0)]
+    ns = curve(steps, SIZES)
+    results = _latency_results(SIZES, ns, {1: 48 * K, 2: 2 * M, 3: 480 * M}, False,
+                               "256 MiB: the quick-scale cap, short of twice the reported L3 (960 MiB)")
+    html = words.reading_html(results)
+    assert "Inside the 480 MiB the machine reports for its L3, latency climbs to another level from 16 MiB on" in html
+    assert "the sweep ends at 256 MiB, short of the 480 MiB the machine reports for its L3" in html
+    assert "it stops at the quick-scale cap" in html
+    assert words.disagrees(results, "again", "last") and not words.disagrees(results, "past")
+
+
+def test_the_reading_says_when_the_curve_shows_no_level():
+    from macros import levels as words
+    ns = [1.0 * 1.35 ** i for i in range(len(SIZES))]
+    html = words.reading_html(_latency_results(SIZES, ns, {1: 32 * K}, True, "x: y"))
+    assert "The curve shows no level" in html and "<table" not in html
+
+
+def test_the_reading_says_when_latency_was_not_measured():
+    from conftest import results_from
+    from macros import levels as words
+    html = words.reading_html(results_from({}, failed={"latency": "no C compiler"}))
+    assert "The levels could not be read" in html and "not measured" in html
