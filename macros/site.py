@@ -54,7 +54,8 @@ def _format_page_error(error: ChapterPageError, markdown: str, page) -> str:
 @format_error.register
 def _format_undefined(error: UndefinedError, markdown: str, page) -> str:
     return (f"page {page.file.src_path}: {error.message}; the page names a variable or macro "
-            f"that does not exist (macros: fig, raw, book, verdict, output, claim, ...)")
+            f"that does not exist (macros: fig, code, raw, measured, book, verdict, output, claim, "
+            f"prov, machine, compiler, check_outcome, ...; pages have no raw results or ledger)")
 
 
 # Macros whose HTML goes to the page untouched by Markdown (see safe_html.py).
