@@ -3,8 +3,7 @@
 - locality: the chapter's C program (array, list in memory order, shuffled list), run as
   written and then with repeats (the program times each pass itself, layouts interleaved).
 - cachesim: the same program under cachegrind, a simulated cache with this machine's sizes:
-  misses per element, deterministic. When valgrind is missing its counts are not
-  measured, with that reason.
+  misses per element, deterministic. Recorded as unavailable when valgrind is missing.
 - pylocality: sum() over a Python list whose int objects lie in memory order, over the
   same objects shuffled, over array.array and over NumPy.
 """
@@ -148,17 +147,15 @@ def hardware_counters() -> bool:
 def run_cachesim(ctx: Context) -> dict:
     valgrind = shutil.which("valgrind")
     counters = hardware_counters()
-    geo = cachegrind_geometry()
-    facts = {"available": fact(bool(valgrind)), "hw_counters": fact(counters),
-             "simulated_geometry": fact(geo.describe()), "geometry_adjusted": fact(geo.adjusted)}
-    notes = "\n".join(geo.reasons) or "The simulated caches are the machine's own, as it reports them."
     if not valgrind:
-        # Every count is then "not measured" with this reason (its declared source is valgrind).
-        return {"facts": facts, "evidence": {"geometry_notes": notes},
+        # Every fact from the simulation is "not measured", with the install command.
+        return {"facts": {"available": fact(False), "hw_counters": fact(counters)}, "evidence": {},
                 "missing_tools": {"valgrind": f"valgrind is not installed on this machine ({VALGRIND_HINT})"}}
     exe = _build(ctx)
     n = 250_000 if ctx.scale.name == "full" else 50_000
-    facts["n"] = fact(n)
+    geo = cachegrind_geometry()
+    facts = {"available": fact(True), "hw_counters": fact(counters), "n": fact(n),
+             "simulated_geometry": fact(geo.describe()), "geometry_adjusted": fact(geo.adjusted)}
     lines = [f"cachegrind (simulated caches: {' '.join(geo.options())}; size,ways,line), "
              f"{n:,} ints, events inside the summing function only",
              f"{'layout':10} {'loads':>10} {'D1 misses':>10} {'per element':>12} {'LL misses':>10} {'per element':>12}"]
@@ -174,6 +171,7 @@ def run_cachesim(ctx: Context) -> dict:
         facts[f"d1_misses_per_elem_{layout}"] = fact(d1 / n)
         facts[f"ll_misses_per_elem_{layout}"] = fact(ll / n)
         lines.append(f"{layout:10} {loads:>10,} {d1:>10,} {d1 / n:>12.3f} {ll:>10,} {ll / n:>12.3f}")
+    notes = "\n".join(geo.reasons) or "The simulated caches are the machine's own, as it reports them."
     return {"facts": facts, "evidence": {"summary": "\n".join(lines), "version": version,
                                          "geometry_notes": notes}}
 
@@ -251,14 +249,14 @@ CACHESIM_FACTS = declare(
     ("ll_misses_per_elem_ordered", "number"),
     ("d1_misses_per_elem_shuffled", "number"),
     ("ll_misses_per_elem_shuffled", "number"),
-    ("simulated_geometry", "text", "sysfs"),
-    ("geometry_adjusted", "flag", "sysfs"),
+    ("simulated_geometry", "text"),
+    ("geometry_adjusted", "flag"),
 )
 CACHESIM_EVIDENCE = evidence(
     "valgrind",
     "summary",
     "version",
-    ("geometry_notes", "sysfs"),
+    "geometry_notes",
 )
 
 PYLOCALITY_FACTS = declare(
