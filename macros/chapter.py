@@ -269,7 +269,7 @@ class Chapter:
         """How one check of a claim came out, for a page's conditions: "pass", "above" or
         "below" (failed, the figure above or below what the claim allows), "fail" (a check
         with no side), "borderline" or "not-measured"."""
-        c = self.claim_obj(cid)
+        self.claim_obj(cid)
         for r in self.verdicts[cid].results:
             if r.check.fact != ref:
                 continue

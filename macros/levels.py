@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from . import fmt, render
 from .measure.results import NotMeasured, Results
-from .measure.staircase import FLAT, MIN_POINTS, Cache, Disagreement, Level, Reading, levels, read_against
+from .measure.staircase import FLAT, MIN_POINTS, Cache, Disagreement, Reading, levels, read_against
 
 ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
 

@@ -10,7 +10,7 @@ from ..measure.ledger import Claim
 from ..measure.results import Results
 from . import svg
 from .common import Spec, book_quantities, bytes_tick, caption, fact, facts_of, ns_tick, source_note, spread_of
-from .svg import BODY, MARGIN, SMALL, TITLE, Drawing, Key, Placer, Scale
+from .svg import MARGIN, SMALL, TITLE, Drawing, Key, Placer, Scale
 
 
 @dataclass(frozen=True)
