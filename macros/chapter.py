@@ -327,7 +327,61 @@ class Chapter:
             if edge and v.status == "borderline":
                 edges.append(edge)
         exp_name = c.show[0].partition(".")[0] if c.show else None
-        return render.claim_box(c, v, shown, evidence, self.provenance_line(exp_name), checks, edges)
+        return render.claim_box(c, v, shown, evidence, self.provenance_line(exp_name), checks, edges,
+                                self.elsewhere(cid))
+
+    # -------------------------------------------------------------- other machines
+
+    def set_others(self, this, others: list) -> None:
+        """The machine these pages show (machines.Machine) and those shown beside it."""
+        self.this, self.others = this, others
+        self.other_verdicts = [{cid: ledger.evaluate(c, m.results) for cid, c in self.claims.items()}
+                               for m in others]
+
+    def elsewhere(self, cid: str) -> str:
+        """A claim's verdict on each other machine, and why they disagree where they do."""
+        if not getattr(self, "others", None):
+            return ""
+        from . import machines
+        c = self.claim_obj(cid)
+        rows, differ = [], []
+        for m, verdicts in zip(self.others, self.other_verdicts):
+            v = verdicts[cid]
+            first = m.results.fact(c.show[0]) if c.show else None
+            text = "" if first is None or isinstance(first, NotMeasured) else f"{c.labels[c.show[0]]}: {fmt.value(first)}"
+            rows.append((m.label, v.status, text))
+            if v.status != self.verdicts[cid].status:
+                diff = machines.differences(self.this, m)
+                differ.append(f"{m.label} says {render.BADGE[v.status]}"
+                              + (f" ({'; '.join(diff)})" if diff else ""))
+        why = ("The machines disagree: here it " + render.BADGE[self.verdicts[cid].status] + "; "
+               + "; ".join(differ) + ".") if differ else ""
+        return render.machines_rows(self.this.label, rows, why)
+
+    def across(self, *refs: str) -> str:
+        """Figures side by side: one row per fact ("exp.fact" or ["exp.fact", "label"]), one
+        column per machine; nothing when no other machine's results are shown."""
+        if not getattr(self, "others", None):
+            return ""
+        cols = [self.this] + list(self.others)
+        head = "".join(f"<th scope=\"col\">{render.esc(m.label)}</th>" for m in cols)
+        body = []
+        for item in refs:
+            ref, given = (item[0], item[1]) if isinstance(item, (list, tuple)) else (item, None)
+            self._fact(ref)      # an unknown name stops the build here, with the page and line
+            cells = []
+            for m in cols:
+                f = m.results.fact(ref)
+                cells.append(f"<td data-label=\"{render.esc(m.label)}\">"
+                             + (render.not_measured(f.reason, short=True) if isinstance(f, NotMeasured)
+                                else render.figure_span(fmt.with_spread(f), m.label)) + "</td>")
+            label = given or next((c.labels[ref] for c in self.claims.values() if ref in c.labels), None)
+            if label is None:
+                raise PageError(f"{self.where()}: across({ref!r}): no claim of the ledger labels this "
+                                f"fact; show it in a claim with a label first")
+            body.append(f"<tr><th scope=\"row\">{render.esc(label)}</th>{''.join(cells)}</tr>")
+        return (f'<table class="across-machines"><thead><tr><th></th>{head}</tr></thead>'
+                f'<tbody>{"".join(body)}</tbody></table>')
 
     def borderline_words(self, label: str, fact: dict, r) -> str:
         """Why a check cannot decide, with both numbers and the measured interval."""
@@ -383,10 +437,16 @@ class Chapter:
                 f"title=\"claim {render.esc(cid)}\">{render.esc(c.statement)}</a></td>"
                 f"<td class=\"ct-book\" data-label=\"book\">{render.esc(c.book)}</td>"
                 f"<td class=\"ct-machine\" data-label=\"this machine\">{machine}</td>"
-                f"<td class=\"ct-verdict\" data-label=\"verdict\">{render.badge(v.status, box)}</td></tr>")
+                f"<td class=\"ct-verdict\" data-label=\"verdict\">{render.badge(v.status, box)}</td>"
+                + "".join(f"<td class=\"ct-other\" data-label=\"{render.esc(m.label)}\">"
+                          f"{render.badge(ov[cid].status)}</td>"
+                          for m, ov in zip(getattr(self, "others", []), getattr(self, "other_verdicts", [])))
+                + "</tr>")
         return ('<table class="claims-table"><thead><tr><th class="ct-section">§</th>'
                 '<th class="ct-statement">the book says</th><th class="ct-book">book</th>'
-                '<th class="ct-machine">this machine</th><th class="ct-verdict">verdict</th></tr></thead><tbody>'
+                '<th class="ct-machine">this machine</th><th class="ct-verdict">verdict</th>'
+                + "".join(f'<th class="ct-other">{render.esc(m.label)}</th>' for m in getattr(self, "others", []))
+                + '</tr></thead><tbody>'
                 + "".join(rows) + "</tbody></table>")
 
     def verdict_counts(self) -> dict[str, int]:

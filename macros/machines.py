@@ -25,6 +25,13 @@ class Machine:
     def id(self) -> str:
         return str(self.results.prov.get("machine_id") or self.file)
 
+    @property
+    def key(self) -> tuple:
+        """One configuration: the machine, its compiler and Python, the scale."""
+        p = self.results.prov
+        return (self.id, p.get("compiler"), (p.get("python") or {}).get("version"),
+                (p.get("scale") or {}).get("name"))
+
 
 def label(doc: dict) -> str:
     """A machine in words: "Intel Xeon (2 cores), gcc 12.2.0, Python 3.11.7"."""
@@ -39,8 +46,16 @@ def label(doc: dict) -> str:
         cc = f"{'clang' if 'clang' in cc else 'gcc'} {version}".strip()
     py = p.get("python", {}).get("version", "?")
     arch = m.get("arch")
-    return (f"{cpu} ({m.get('cores', '?')} cores{', ' + arch if arch and arch != 'x86_64' else ''}), "
+    caches = [c for c in m.get("caches", []) if c.get("size") and not str(c.get("type", "")).startswith("Instr")]
+    last = max(caches, key=lambda c: (c.get("level") or 0), default=None)
+    llc = f", L{last.get('level')} {_size(last['size'])}" if last else ""
+    return (f"{cpu} ({m.get('cores', '?')} cores{', ' + arch if arch and arch != 'x86_64' else ''}{llc}), "
             f"{cc}, Python {py}")
+
+
+def _size(n: int) -> str:
+    from .fmt import nbytes
+    return nbytes(int(n))
 
 
 def load(root: Path, declared: Mapping) -> list[Machine]:
@@ -77,12 +92,34 @@ def pick_primary(machines: list[Machine], wanted: str | None) -> Machine:
 
 
 def others(machines: list[Machine], primary: Machine) -> list[Machine]:
-    """The machines shown beside the primary: not itself, and not the same machine twice."""
-    seen = {primary.id}
+    """The machines shown beside the primary: not itself, and no configuration twice."""
+    seen = {primary.key}
     out = []
     for m in machines:
-        if m is primary or m.id in seen:
+        if m is primary or m.key in seen:
             continue
-        seen.add(m.id)
+        seen.add(m.key)
         out.append(m)
+    return out
+
+
+def differences(a: Machine, b: Machine) -> list[str]:
+    """What sets two machines apart that can change a verdict, in words."""
+    pa, pb = a.results.prov, b.results.prov
+    out = []
+    ma, mb = pa.get("machine", {}), pb.get("machine", {})
+    if ma.get("cpu") != mb.get("cpu") or ma.get("arch") != mb.get("arch"):
+        out.append(f"CPU {ma.get('cpu')} against {mb.get('cpu')}")
+    ca = {(c.get("level"), c.get("type"), c.get("size")) for c in ma.get("caches", [])}
+    cb = {(c.get("level"), c.get("type"), c.get("size")) for c in mb.get("caches", [])}
+    if ca != cb:
+        out.append("different cache sizes")
+    if pa.get("compiler") != pb.get("compiler"):
+        out.append(f"compiler {pa.get('compiler') or 'none'} against {pb.get('compiler') or 'none'}")
+    va, vb = (pa.get("python") or {}).get("version"), (pb.get("python") or {}).get("version")
+    if va != vb:
+        out.append(f"Python {va} against {vb}")
+    sa, sb = (pa.get("scale") or {}).get("name"), (pb.get("scale") or {}).get("name")
+    if sa != sb:
+        out.append(f"scale {sa} against {sb}")
     return out

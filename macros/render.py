@@ -97,7 +97,7 @@ def check_item(label: str, passed: bool | None, reason: str, value: str, wanted:
 
 def claim_box(claim: Claim, verdict: Verdict, shown: list[tuple[str, str, str]],
               evidence: list[tuple[str, str, str | None]], provenance: str, checks_html: list[str],
-              why_borderline: list[str] | None = None) -> str:
+              why_borderline: list[str] | None = None, elsewhere: str = "") -> str:
     """One claim: the book's figure and this machine's, the verdict, evidence a click away.
 
     shown: (label, formatted figure or "", reason if not measured)
@@ -122,8 +122,17 @@ def claim_box(claim: Claim, verdict: Verdict, shown: list[tuple[str, str, str]],
         f'<span class="claim-statement">{esc(claim.statement)}</span></div>\n'
         f'<table class="claim-figures"><tbody>'
         f'<tr><th scope="row">the book</th><td class="book">{esc(claim.book)}</td></tr>'
-        f'{"".join(rows)}</tbody></table>\n{edge}'
+        f'{"".join(rows)}</tbody></table>\n{edge}{elsewhere}'
         f'<details class="claim-evidence" id="claim-{esc(claim.id)}-evidence"><summary>Evidence: {esc(claim.measure)}</summary>'
         f'{checks}{note}{ev}<p class="provenance">{esc(provenance)}</p></details>\n'
         f'</div>'
     )
+
+
+def machines_rows(this: str, rows: list[tuple[str, str, str]], why: str) -> str:
+    """A claim on the other machines: (machine, verdict, its first figure); why they disagree."""
+    items = "".join(f'<li><span class="machine-name">{esc(m)}</span>: {badge(v)} {esc(text)}</li>'
+                    for m, v, text in rows)
+    note = f'<p class="machines-disagree">{esc(why)}</p>' if why else ""
+    return (f'<div class="claim-machines"><p class="evidence-label">The same claim on other machines '
+            f'(this page: {esc(this)})</p><ul>{items}</ul>{note}</div>\n')

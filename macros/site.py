@@ -10,7 +10,7 @@ from jinja2 import UndefinedError
 from mkdocs.exceptions import PluginError
 from mkdocs_macros.errors import format_error
 
-from . import render, safe_html
+from . import machines, render, safe_html
 from .chapter import LEDGER_FILE, Chapter, PageError, compiler_name, provenance_summary, provenance_table
 from .measure import CacheMissing, MeasureError, measure, mode_from_env, results_paths, scale_from_env
 from .measure.engine import declared
@@ -59,7 +59,8 @@ def _format_undefined(error: UndefinedError, markdown: str, page) -> str:
 
 
 # Macros whose HTML goes to the page untouched by Markdown (see safe_html.py).
-HTML_MACROS = ("fig", "code", "book", "verdict", "output", "claim", "claims_table", "staircase_levels", "fail_as_differs")
+HTML_MACROS = ("fig", "code", "book", "verdict", "output", "claim", "claims_table", "staircase_levels",
+               "fail_as_differs", "across")
 
 
 def setup(env) -> Chapter:
@@ -72,17 +73,32 @@ def setup(env) -> Chapter:
         decl = declared()
         probe = Results({"experiments": {}}, decl)
         claims = load(root / LEDGER_FILE, probe.fact_names(), probe.evidence_names())
+        found = machines.load(root, decl)
+        borrowed = None
         if given:
             results, suite, doc = _given_results(Path(given))
         else:
             results, suite, doc = _measured_results(root)
+            lacking = _no_compiler(doc)
+            if lacking and found:
+                # No compiler here: the chapter shows a machine measured elsewhere, whole.
+                borrowed = machines.pick_primary(found, machines.primary_name(os.environ, env.conf.get("extra")))
+                results = root / machines.FOLDER / borrowed.file
+                suite = results.with_name(results.name.removesuffix(".json") + ".pyperf.json")
+                doc = borrowed.results.doc
+                log.warning(f"no C compiler here ({', '.join(lacking)} not measured): the chapter shows "
+                            f"{machines.FOLDER}/{borrowed.file}, measured on {borrowed.label}")
     except InputError as exc:
         raise ChapterInputError(str(exc))
     except (CacheMissing, TimeoutError, MeasureError) as exc:
         raise PluginError(str(exc))
     chapter = Chapter(Results(doc, decl), claims)
     chapter.results_file, chapter.suite_file = results, suite
-    chapter.given_results = results if given else None
+    chapter.given_results = results if given or borrowed else None
+    this = machines.Machine(borrowed.file if borrowed else "this build", chapter.results, machines.label(doc))
+    chapter.set_others(this, machines.others(found, borrowed or this))
+    if chapter.others:
+        log.info("shown beside it: " + "; ".join(f"{m.file} ({m.label})" for m in chapter.others))
     shown = results.relative_to(root) if results.is_relative_to(root) else results
     log.info(f"results ready in {time.perf_counter() - t0:.1f} s: {shown}")
     CURRENT = chapter
@@ -101,7 +117,7 @@ def setup(env) -> Chapter:
         macro.__doc__ = method.__doc__
         return macro
 
-    for name in ("fig", "code", "raw", "measured", "book", "verdict", "output", "claim", "claims_table",
+    for name in ("fig", "code", "raw", "measured", "book", "verdict", "output", "claim", "claims_table", "across",
                  "verdict_counts", "verdict_summary", "machine", "compiler", "noisy_limit",
                  "check_outcome", "fail_as_differs", "staircase_levels", "timings_available", "levels_disagree"):
         env.macro(bind(getattr(chapter, name), html=name in HTML_MACROS), name)
@@ -111,7 +127,8 @@ def setup(env) -> Chapter:
     env.macro(bind(lambda: provenance_table(chapter), html=True), "provenance_table")
     # Figures (macros/figures/): drawn once per build from the results, placed inline in their pages.
     from . import figures
-    chapter.figures = figures.render_all(chapter.results, chapter.claims)
+    chapter.figures = figures.render_all(chapter.results, chapter.claims,
+                                         [(m.label, m.results) for m in chapter.others])
     env.macro(bind(lambda name: _figure(env, chapter, name), html=True), "figure")
     # Pages reach results only through the macros above: no raw dicts (Jinja's attribute
     # lookup found dict.values for {{ provenance.scale.values }}), no Chapter object.
@@ -131,6 +148,12 @@ def _measured_results(root: Path) -> tuple[Path, Path, dict]:
     doc = measure(root, mode=mode, scale=scale, progress=_progress)
     results, suite = results_paths(root, scale)
     return results, suite, doc
+
+
+def _no_compiler(doc: dict) -> list[str]:
+    """The experiments this build could not measure for want of a C compiler (none cached)."""
+    return [n for n, e in doc.get("experiments", {}).items()
+            if e.get("status") != "ok" and e.get("kind") == "toolchain" and "no C compiler" in str(e.get("reason"))]
 
 
 def _given_results(path: Path) -> tuple[Path, Path, dict]:
@@ -187,9 +210,11 @@ def banner() -> str:
         compiler = f"{name} {version or ''}".strip() if name else "no C compiler"
         faked = (f" Its caches were read from a faked tree ({ch.machine('system_root')}), a testing aid."
                  if ch.prov_value("machine.system_root") else "")
+        how = ("CHAPTER_RESULTS" if os.environ.get(RESULTS_ENV)
+               else f"{machines.FOLDER}/: this machine has no C compiler")
         out += (f'!!! info "Results measured elsewhere"\n\n'
                 f"    These pages show results read from `{ch.given_results.name}` "
-                f"(CHAPTER_RESULTS), measured on {ch.machine('cpu')} ({ch.machine('cores')} cores, "
+                f"({how}), measured on {ch.machine('cpu')} ({ch.machine('cores')} cores, "
                 f"Linux {ch.machine('kernel')}, {ch.machine('arch')}) with {compiler} and Python "
                 f"{ch.prov_text('python.version')}, on {ch.prov_text('date')}. This build measured "
                 f"nothing.{faked}\n\n")

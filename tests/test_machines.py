@@ -25,6 +25,10 @@ def write(tmp_path, name: str, d: dict) -> None:
 def test_labels_say_whose_machine_in_words():
     assert machines.label(doc("Intel(R) Xeon(R) Processor", "gcc (Debian 12.2.0-14+deb12u1) 12.2.0",
                               "3.11.7", "a")) == "Intel Xeon (2 cores), gcc 12.2.0, Python 3.11.7"
+    with_l3 = doc("AMD EPYC 7B13", "gcc 12.2.0", "3.11.7", "c")
+    with_l3["provenance"]["machine"]["caches"] = [{"level": 1, "type": "Data", "size": 32768},
+                                                  {"level": 3, "type": "Unified", "size": 32 << 20}]
+    assert machines.label(with_l3) == "AMD EPYC 7B13 (2 cores, L3 32 MiB), gcc 12.2.0, Python 3.11.7"
     assert machines.label(doc("Neoverse-N1", "Ubuntu clang version 18.1.3 (1ubuntu1)", "3.12.3", "b",
                               arch="aarch64")) == "Neoverse-N1 (2 cores, aarch64), clang 18.1.3, Python 3.12.3"
 
@@ -38,7 +42,7 @@ def test_load_pick_and_others(tmp_path):
     assert [m.file for m in found] == ["amd.json", "intel-again.json", "intel.json"]
     primary = machines.pick_primary(found, "intel")
     assert primary.file == "intel.json"
-    assert [m.file for m in machines.others(found, primary)] == ["amd.json"]   # same machine once
+    assert [m.file for m in machines.others(found, primary)] == ["amd.json"]   # one configuration once
     assert machines.pick_primary(found, None).file == "amd.json"
     with pytest.raises(ResultsFileError, match="CHAPTER_PRIMARY='arm': no such file in machines/; there are amd.json"):
         machines.pick_primary(found, "arm")

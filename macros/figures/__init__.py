@@ -34,12 +34,16 @@ SPECS: dict[str, Spec] = {m.SPEC.name: m.SPEC for m in (
 NAMES = tuple(SPECS)
 
 
-def render(name: str, results: Results, claims: dict[str, Claim]) -> Rendered | Missing:
-    """One figure's inline SVG with its alt text and caption, or why it cannot be drawn."""
+def render(name: str, results: Results, claims: dict[str, Claim],
+           others: list[tuple[str, Results]] = ()) -> Rendered | Missing:
+    """One figure's inline SVG with its alt text and caption, or why it cannot be drawn.
+    `others`: other machines (label, results), drawn beside this one where the figure can."""
     spec = SPECS[name]
     data = spec.extract(results, claims)
     if isinstance(data, str):
         return Missing(name, data)
+    if others and spec.others:
+        data = spec.others(data, list(others))
     alt, caption = spec.describe(data, results)
     markup, height = draw_svg(spec, data, alt)
     return Rendered(name, markup, alt, caption, WIDTH, math.ceil(height))
@@ -51,13 +55,14 @@ def draw(name: str, results: Results, claims: dict[str, Claim]) -> str | None:
     return item.svg if isinstance(item, Rendered) else None
 
 
-def render_all(results: Results, claims: dict[str, Claim]) -> dict[str, Rendered | Missing]:
+def render_all(results: Results, claims: dict[str, Claim],
+               others: list[tuple[str, Results]] = ()) -> dict[str, Rendered | Missing]:
     """Every figure; one that odd data keeps from drawing becomes Missing with the reason,
     which its page shows (and warns about) instead of stopping the build."""
     drawn: dict[str, Rendered | Missing] = {}
     for name in NAMES:
         try:
-            drawn[name] = render(name, results, claims)
+            drawn[name] = render(name, results, claims, others)
         except Exception as exc:
             drawn[name] = Missing(name, f"could not be drawn ({type(exc).__name__}: {exc})")
     return drawn

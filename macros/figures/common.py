@@ -43,6 +43,8 @@ class Spec:
     extract: Callable[[Results, dict], object]        # -> data, or a str: why it cannot be drawn
     draw: Callable[[object], tuple[Drawing, float]]   # -> the drawing and its height
     describe: Callable[[object, Results], tuple[str, str]]   # -> (alt, caption)
+    # Other machines' results beside this one: (data, [(label, Results)]) -> data with them
+    others: Callable[[object, list], object] | None = None
 
 
 # ---------------------------------------------------------------- reading the results

@@ -2,12 +2,13 @@
 CPU reports, and where the experiment read each level (section 3)."""
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
 from .. import fmt
 from ..measure.ledger import Claim
-from ..measure.results import Results
+from ..measure.results import NotMeasured, Results
 from . import svg
 from .common import Spec, book_quantities, bytes_tick, caption, fact, facts_of, ns_tick, source_note, spread_of
 from .svg import MARGIN, SMALL, TITLE, Drawing, Key, Placer, Scale
@@ -20,9 +21,11 @@ class LatencyData:
     book: list       # (ns, label)
     levels: list     # {label, ref, bytes, ns, spread}: where the experiment read each level's latency
     source: str
+    others: tuple = ()   # (machine label, steps, source): other machines' staircases, drawn beside
 
 
 LEVEL_FACTS = ("l1_ns", "l2_ns", "l3_ns", "ram_ns")
+OTHER_ROLES = ("py", "np", "muted")   # the colours of other machines' lines, in order
 
 
 def extract(results: Results, claims: dict[str, Claim]) -> LatencyData | str:
@@ -51,6 +54,18 @@ def extract(results: Results, claims: dict[str, Claim]) -> LatencyData | str:
               for name in LEVEL_FACTS
               if isinstance(facts.get(name, {}).get("value"), (int, float)) and facts[name].get("bytes")]
     return LatencyData(steps, caches, book, levels, source_note(results, "latency"))
+
+
+def with_others(data: LatencyData, others: list) -> LatencyData:
+    """This staircase with each other machine's beside it (those that measured one)."""
+    extra = []
+    for label, results in others:
+        staircase = results.fact("latency.staircase")
+        steps = [] if isinstance(staircase, NotMeasured) else staircase.get("value") or []
+        steps = sorted((s for s in steps if s.get("ns") and s.get("bytes")), key=lambda s: s["bytes"])
+        if steps:
+            extra.append((label, steps, source_note(results, "latency")))
+    return dataclasses.replace(data, others=tuple(extra))
 
 
 def _ns(v: float) -> str:
@@ -97,8 +112,10 @@ def draw(data: LatencyData) -> tuple[Drawing, float]:
     xs = [s["bytes"] for s in data.steps]
     q1 = [_positive(s, "q1") for s in data.steps]
     q3 = [_positive(s, "q3") for s in data.steps]
-    lo_x, hi_x = min(xs) / 1.4, max(xs) * 1.4
-    lo_y, hi_y = svg.log_bounds([s["ns"] for s in data.steps] + q1 + q3 + [v for v, _ in data.book], 1.6)
+    lo_x, hi_x = (min(xs + [s["bytes"] for _, st, _ in data.others for s in st]) / 1.4,
+                  max(xs + [s["bytes"] for _, st, _ in data.others for s in st]) * 1.4)
+    other_ns = [s["ns"] for _, steps, _ in data.others for s in steps]
+    lo_y, hi_y = svg.log_bounds([s["ns"] for s in data.steps] + q1 + q3 + other_ns + [v for v, _ in data.book], 1.6)
     px0, px1 = MARGIN + 46, d.width - MARGIN - 4
     x = Scale(lo_x, hi_x, px0, px1, log=True)
     # The cache sizes name their lines above the plot, each on the first row where it fits.
@@ -145,6 +162,15 @@ def draw(data: LatencyData) -> tuple[Drawing, float]:
             d.circle(x(s["bytes"]), yscale(s["ns"]), 3, "c")
             d.circle(x(s["bytes"]), yscale(s["ns"]), 8, "c", opacity=0, pointer_events="all")   # a finger's target
         spots.take((x(s["bytes"]) - 3, yscale(s["ns"]) - 3, x(s["bytes"]) + 3, yscale(s["ns"]) + 3))
+    # Other machines: one line each, in the other families' colours, every point with its tooltip.
+    for (label, steps, source), role in zip(data.others, OTHER_ROLES):
+        d.path("M" + "L".join(f"{svg.num(x(s['bytes']))} {svg.num(yscale(s['ns']))}" for s in steps), role,
+               width=1.4, dash="5 3")
+        for s in steps:
+            tip = f"{label}: {fmt.nbytes(s['bytes'])} working set, {_ns(s['ns'])} per load (median).\n{source}"
+            with d.group("point", tip, machine=label, bytes=repr(s["bytes"]), ns=repr(s["ns"])):
+                d.circle(x(s["bytes"]), yscale(s["ns"]), 2.5, role)
+                d.circle(x(s["bytes"]), yscale(s["ns"]), 8, role, opacity=0, pointer_events="all")
     for lv in data.levels:     # every circle first, so no label lands on one
         spots.take((x(lv["bytes"]) - 7, yscale(lv["ns"]) - 7, x(lv["bytes"]) + 7, yscale(lv["ns"]) + 7))
     for lv in sorted(data.levels, key=lambda lv: -lv["bytes"]):   # the crowded right end chooses first
@@ -176,7 +202,9 @@ def draw(data: LatencyData) -> tuple[Drawing, float]:
     y = svg.x_axis(d, x, ticks, bytes_tick, top, bottom)
     y = d.lines(MARGIN, y + SMALL + 2, svg.wrap("working set: bytes the pointer chase cycles through, log scale",
                                                 SMALL, d.width - 2 * MARGIN), role="muted")
-    keys = [Key("line", "c", "median ns per load"), Key("band", "c", "middle half of runs"),
+    keys = [Key("line", "c", "median ns per load" + (" (this page's machine)" if data.others else "")),
+            *[Key("line", role, label) for (label, _, _), role in zip(data.others, OTHER_ROLES)],
+            Key("band", "c", "middle half of runs"),
             Key("dash", "muted", "cache sizes the CPU reports")]
     if data.levels:
         keys.append(Key("ring", "accent", "where each level was read"))
@@ -202,4 +230,4 @@ def describe(data: LatencyData, results: Results) -> tuple[str, str]:
     return alt, cap
 
 
-SPEC = Spec("latency", extract, draw, describe)
+SPEC = Spec("latency", extract, draw, describe, with_others)
