@@ -77,7 +77,8 @@ class Page(HTMLParser):
         if tag == "div" and "claim" in cls and m and a.get("id", "").startswith("claim-"):
             self.claim_boxes[a["id"][len("claim-"):]] = m[len("claim--"):]
         v = next((c for c in cls if c.startswith("verdict--")), None)
-        if v:
+        # Other machines' verdicts (machines/) are theirs, not this file's.
+        if v and not self._in_class({"ct-other", "claim-machines"}):
             status = v[len("verdict--"):]
             link = next((at.get("href", "") for t, at in reversed(self.stack) if t == "a"), "")
             self.badges.append((link, status))
@@ -91,6 +92,9 @@ class Page(HTMLParser):
         if tag == "span" and "measured" in cls:
             self._figure = []
         self.stack.append((tag, a))
+
+    def _in_class(self, names: set[str]) -> bool:
+        return any(names & set(at.get("class", "").split()) for _, at in self.stack)
 
     def stack_has_row(self) -> bool:
         return bool(self.rows) and any(t == "tr" for t, _ in self.stack)
