@@ -136,8 +136,10 @@ class Chapter:
             return ""
         limit = self.doc.get("noisy_rel_iqr", NOISY_REL_IQR)
         spread = fmt.spread(fact) or f"spread {fact.get('rel_spread', 0):.0%} of the value"
-        # Said the way the spread is shown: a timing's as IQR ±half of it, a ratio's as its bounds.
-        allowed = (f"IQR ±{fmt.sig(limit * 50, 2)}%" if fact.get("spread")
+        # Said the way the spread is shown: an interval as ± its half-width, a timing's IQR as
+        # ±half of it, an unpaired ratio's as its quartile bounds.
+        allowed = (f"95% CI ±{fmt.sig(limit * 100, 2)}%" if fmt.has_interval(fact)
+                   else f"IQR ±{fmt.sig(limit * 50, 2)}%" if fact.get("spread")
                    else f"quartile bounds {limit:.0%} of the value apart")
         if (self.page, ref) not in self.warned:
             self.warned.add((self.page, ref))

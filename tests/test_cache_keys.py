@@ -127,9 +127,10 @@ def _expected_users() -> dict[str, set[str]]:
     return {
         "engine.py": set(), "cache.py": set(), "__init__.py": set(), "ledger.py": set(), "deps.py": set(),
         "record.py": every, "results.py": every, "config.py": every, "errors.py": every,
-        "facts.py": every, "runner.py": every, "toolchain.py": every, "experiments/__init__.py": every,
+        "facts.py": every, "stats.py": every, "runner.py": every, "toolchain.py": every,
+        "experiments/__init__.py": every,
         "maps.py": of("one_line", "objects", "stack_and_heap"),
-        "timing.py": timed, "pyperf_worker.py": timed,
+        "timing.py": timed, "paired_worker.py": timed, "adaptive.py": timed,
         "provenance.py": of("cache_latency", "cache_locality"),
         "machine.py": of("cache_latency", "cache_locality"),
         "cachegrind.py": of("cache_locality"),

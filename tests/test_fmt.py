@@ -52,3 +52,14 @@ def test_timing_with_spread():
 def test_ratio_spread():
     r = {"value": 104.0, "unit": "x", "low": 98.123, "high": 110.4}
     assert fmt.with_spread(r) == "104× (98.1–110× between quartiles)"
+
+
+def test_ratio_with_interval():
+    r = {"value": 2.178, "unit": "x", "ci_low": 2.151, "ci_high": 2.2049, "paired": True,
+         "spread": {"n": 150, "median": 2.18, "rel_iqr": 0.05, "q1": 2.1, "q3": 2.2}}
+    assert fmt.with_spread(r) == "2.18× (95% CI 2.15–2.20×, 150 pairs)"
+
+
+def test_timing_with_interval():
+    t = {**TIMING, "ci_low": 0.0353, "ci_high": 0.0361}
+    assert fmt.with_spread(t) == "35.7 ms (95% CI ±1.1%, 18 values)"
