@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import cache, provenance, record, timing, toolchain
-from .config import NOISY_REL_IQR, Scale
+from .config import NOISY_REL_IQR, TARGET_REL_CI, Scale
 from .errors import CacheMissing, InputError, MeasureError
 from .experiments import Context, Experiment, declarations, discover
 from .results import RESULTS_SCHEMA
@@ -117,8 +117,12 @@ def _run_one(exp: Experiment, root: Path, scale: Scale, progress: Progress) -> d
         noisy = record.mark_noisy(payload["facts"])
         progress("info", f"measured {exp.name} in {payload['seconds']:.1f} s")
         if noisy:
-            progress("info", f"{exp.name}: spread above {NOISY_REL_IQR:.0%} of the value (noisy): "
-                             + ", ".join(noisy))
+            progress("info", f"{exp.name}: 95% interval wider than ±{NOISY_REL_IQR:.0%} of the value "
+                             f"(noisy): " + ", ".join(noisy))
+        missed = record.missed_target(payload["facts"], exp.headline)
+        if missed:
+            progress("info", f"{exp.name}: target ±{TARGET_REL_CI:.0%} not reached within the time "
+                             f"budget: " + ", ".join(missed))
     else:
         where = f" ({payload['file']})" if payload.get("file") else ""
         progress("warning", f"experiment {exp.name}{where} not measured: {payload['reason']}\n"

@@ -108,3 +108,16 @@ def mark_noisy(facts: dict, threshold: float = NOISY_REL_IQR) -> list[str]:
         if f["noisy"]:
             noisy.append(name)
     return noisy
+
+
+def missed_target(facts: dict, headline: tuple[str, ...]) -> list[str]:
+    """The headline figures whose timed rounds stopped before reaching the target, each with
+    its interval as ± of its value (for the log)."""
+    out = []
+    for name in headline:
+        f = facts.get(name)
+        rounds = f.get("rounds") if isinstance(f, dict) else None
+        if isinstance(rounds, dict) and rounds.get("stopped") != "target" and "rel_spread" in f:
+            out.append(f"{name} ±{f['rel_spread']:.1%} after {rounds.get('rounds')} rounds "
+                       f"({rounds.get('stopped')})")
+    return out
