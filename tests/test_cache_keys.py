@@ -130,7 +130,7 @@ def _expected_users() -> dict[str, set[str]]:
         "facts.py": every, "stats.py": every, "runner.py": every, "toolchain.py": every,
         "experiments/__init__.py": every,
         "maps.py": of("one_line", "objects", "stack_and_heap"),
-        "timing.py": timed, "paired_worker.py": timed, "adaptive.py": timed,
+        "timing.py": timed, "paired_worker.py": timed, "adaptive.py": timed | of("objects"),
         "provenance.py": of("cache_latency", "cache_locality"),
         "machine.py": of("cache_latency", "cache_locality"),
         "cachegrind.py": of("cache_locality"),
