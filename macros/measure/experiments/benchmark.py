@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import sys
 
-from .. import machinecode, runner, toolchain
+from .. import machinecode, runner, toolchain, valgrind
 from ..config import TARGET_REL_CI
 from ..facts import fact, paired_ratio, timing
 from ..timing import run_paired
+from ..errors import MeasureError
 from ..results import declare, evidence
 from . import Context, Experiment
 
@@ -117,6 +118,88 @@ def run(ctx: Context) -> dict:
     return {"facts": facts, "evidence": evidence, "pyperf": suite, "missing_tools": gaps}
 
 
+# -------------------------------------------------------------------------- instruction counts
+
+# The same sums counted, not timed: instructions executed per addition, from valgrind. The C
+# loops are counted inside their own function (cachegrind's per-function Ir) over C_COUNT_N
+# additions. A Python function runs inside the interpreter, so it is counted as a part of the
+# run (callgrind starts a new part at each os.getppid() the driver makes) at two sizes, and
+# the difference divided by the extra additions: start-up, the call and the first additions
+# (small ints are shared, small totals fit one digit) cancel out.
+C_COUNT_N = 1_000_000
+PY_COUNT_N = (50_000, 100_000)
+PY_COUNT_DRIVER = """
+import importlib.util, os, sys
+spec = importlib.util.spec_from_file_location("listing", sys.argv[1])
+mod = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(mod)
+sizes = [int(a) for a in sys.argv[2:4]]
+for name in sys.argv[4:]:
+    for n in sizes:
+        os.getppid()                 # a new part of the count starts here
+        getattr(mod, name)(n)
+os.getppid()
+"""
+PY_COUNTED = ("sum_builtin", "sum_loop")
+
+
+def count_c(ctx: Context, vg: str, opt: str) -> dict[str, int]:
+    """Instructions executed inside sum_book and sum_opaque, the listing built at `opt`.
+    -fno-inline keeps main from absorbing them (as it does at -O2): each is counted as the
+    function the cffi module calls."""
+    exe = ctx.workdir / f"count{opt}"
+    toolchain.compile_c(ctx.src(SOURCE), exe, [opt, "-fno-inline", f"-DN_TERMS={C_COUNT_N}LL"], root=ctx.root)
+    out_file = ctx.workdir / f"cachegrind{opt}.out"
+    runner.run([vg, "--tool=cachegrind", "--cache-sim=no", f"--cachegrind-out-file={out_file}", str(exe)],
+               file=SOURCE, timeout=120)
+    text = out_file.read_text()
+    return {func: valgrind.function_events(text, func).get("Ir", 0) for func in ("sum_book", "sum_opaque")}
+
+
+def count_python(ctx: Context, vg: str) -> dict[str, float]:
+    """Instructions per addition of each Python sum, from the difference of two sizes."""
+    out_file = ctx.workdir / "callgrind.out"
+    env = runner.minimal_env({"PYTHONHASHSEED": "0"})
+    runner.run([vg, "--tool=callgrind", "--dump-before=getppid", f"--callgrind-out-file={out_file}",
+                sys.executable, "-c", PY_COUNT_DRIVER, str(ctx.src("pysrc/sum_loop.py")),
+                *map(str, PY_COUNT_N), *PY_COUNTED], file="pysrc/sum_loop.py", timeout=300, env=env)
+    parts = valgrind.part_instructions(valgrind.dumps(out_file))
+    if len(parts) != 2 + 2 * len(PY_COUNTED):
+        raise MeasureError(f"callgrind dumped {len(parts)} parts, expected {2 + 2 * len(PY_COUNTED)} "
+                           f"(one per call, one before, one after)", file="pysrc/sum_loop.py", kind="toolchain")
+    extra = PY_COUNT_N[1] - PY_COUNT_N[0]
+    return {name: (parts[2 + 2 * i] - parts[1 + 2 * i]) / extra for i, name in enumerate(PY_COUNTED)}
+
+
+def run_sumcount(ctx: Context) -> dict:
+    vg = valgrind.find()
+    if not vg:
+        return {"facts": {}, "evidence": {}, "missing_tools": {"valgrind": valgrind.missing_reason()}}
+    c_o0, c_o2 = count_c(ctx, vg, "-O0"), count_c(ctx, vg, "-O2")
+    py = count_python(ctx, vg)
+    per_add = {"c_opaque_O2": c_o2["sum_opaque"] / C_COUNT_N, "c_book_O0": c_o0["sum_book"] / C_COUNT_N,
+               "py_sum_builtin": py["sum_builtin"], "py_loop": py["sum_loop"]}
+    facts = {f"ir_per_add_{k}": fact(round(v, 3)) for k, v in per_add.items()}
+    facts["c_additions"] = fact(C_COUNT_N)
+    facts["py_additions"] = fact(PY_COUNT_N[1] - PY_COUNT_N[0])
+    version = runner.run([vg, "--version"], file=SOURCE, timeout=30).stdout.strip()
+    table = "\n".join(f"{k:16} {v:10.3f}" for k, v in per_add.items())
+    return {"facts": facts, "evidence": {"version": version,
+                                         "table": "instructions executed per addition (valgrind)\n" + table}}
+
+
+SUMCOUNT_FACTS = declare(
+    "valgrind",
+    ("c_additions", "count"),
+    ("ir_per_add_c_book_O0", "number"),
+    ("ir_per_add_c_opaque_O2", "number"),
+    ("ir_per_add_py_loop", "number"),
+    ("ir_per_add_py_sum_builtin", "number"),
+    ("py_additions", "count"),
+)
+SUMCOUNT_EVIDENCE = evidence("valgrind", "table", "version")
+
+
 # What each experiment records (results.Results reads facts only by these names).
 SUM_FACTS = declare(
     "csrc/sum_loop.c",
@@ -166,4 +249,7 @@ EXPERIMENTS = [
     Experiment("sum", "sum 0..N-1: C at -O0/-O2 and opaque, sum(), for loop, NumPy (paired rounds)",
                sources=(SOURCE, "pysrc/sum_loop.py", "pysrc/sum_numpy.py"), run=run, facts=SUM_FACTS, evidence=SUM_EVIDENCE,
                flags=("-O0", "-O2", "-DNO_MAIN"), headline=HEADLINE),
+    Experiment("sumcount", "the same sums counted: instructions per addition, C and Python (valgrind)",
+               sources=(SOURCE, "pysrc/sum_loop.py"), run=run_sumcount, facts=SUMCOUNT_FACTS,
+               evidence=SUMCOUNT_EVIDENCE, flags=("-O0", "-O2", "-fno-inline"), tools=("valgrind",)),
 ]

@@ -15,7 +15,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from .. import adaptive, machine, machinecode, runner, toolchain
+from .. import adaptive, machine, machinecode, runner, toolchain, valgrind
 from ..cachegrind import Geometry, choose_geometry
 from ..config import TARGET_REL_CI
 from ..errors import MeasureError
@@ -25,7 +25,8 @@ from . import Context, Experiment
 from .cache_latency import ns_fact, pinned
 
 C_FLAGS = ("-O2",)
-VALGRIND_HINT = "Debian/Ubuntu: apt-get install valgrind; Fedora: dnf install valgrind"
+VALGRIND_HINT = valgrind.HINT
+parse_cachegrind = valgrind.function_events   # the events of one function in a cachegrind file
 AVL_SRC = "csrc/array_vs_list.c"
 PY_SRC = "pysrc/list_scattered.py"
 LAYOUTS = ("array", "ordered", "shuffled")
@@ -125,22 +126,6 @@ def cachegrind_geometry() -> Geometry:
     return choose_geometry(machine.read_caches())
 
 
-def parse_cachegrind(text: str, function: str) -> dict[str, int]:
-    """Total events of one function in a cachegrind.out file (summed over its lines)."""
-    events = next((l.split()[1:] for l in text.splitlines() if l.startswith("events:")), None)
-    if not events:
-        raise MeasureError("cachegrind wrote no events line", kind="toolchain")
-    totals = dict.fromkeys(events, 0)
-    inside = False
-    for line in text.splitlines():
-        if line.startswith("fn="):
-            inside = line[3:].strip() == function
-        elif inside and line[:1].isdigit():
-            for name, v in zip(events, line.split()[1:]):
-                totals[name] += int(v)
-    return totals
-
-
 def hardware_counters() -> bool:
     """Whether perf can count cache misses here (virtual machines often hide the counters)."""
     perf = shutil.which("perf")
@@ -156,9 +141,9 @@ def hardware_counters() -> bool:
 
 
 def run_cachesim(ctx: Context) -> dict:
-    valgrind = shutil.which("valgrind")
+    vg = valgrind.find()
     counters = hardware_counters()
-    if not valgrind:
+    if not vg:
         return {"facts": {"available": fact(False), "hw_counters": fact(counters)},
                 "evidence": {"summary": "valgrind is not installed on this machine: no simulation "
                                         f"({VALGRIND_HINT})."}}
@@ -170,10 +155,10 @@ def run_cachesim(ctx: Context) -> dict:
     lines = [f"cachegrind (simulated caches: {' '.join(geo.options())}; size,ways,line), "
              f"{n:,} ints, events inside the summing function only",
              f"{'layout':10} {'loads':>10} {'D1 misses':>10} {'per element':>12} {'LL misses':>10} {'per element':>12}"]
-    version = runner.run([valgrind, "--version"], file=AVL_SRC, timeout=30).stdout.strip()
+    version = runner.run([vg, "--version"], file=AVL_SRC, timeout=30).stdout.strip()
     for layout in LAYOUTS:
         out_file = ctx.workdir / f"cachegrind.{layout}"
-        argv = [valgrind, "--tool=cachegrind", "--cache-sim=yes", *geo.options(),
+        argv = [vg, "--tool=cachegrind", "--cache-sim=yes", *geo.options(),
                 f"--cachegrind-out-file={out_file}", str(exe), str(n), "1", layout]
         runner.run(argv, file=AVL_SRC, timeout=120)
         func = "sum_array" if layout == "array" else "sum_list"
