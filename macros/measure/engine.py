@@ -121,7 +121,7 @@ def _run_one(exp: Experiment, root: Path, scale: Scale, progress: Progress) -> d
         if noisy:
             progress("info", f"{exp.name}: 95% interval wider than ±{NOISY_REL_IQR:.0%} of the value "
                              f"(noisy): " + ", ".join(noisy))
-        if payload["load"]["busy"]:
+        if payload["load"]["busy"] and exp.headline:
             progress("info", f"{exp.name}: the machine was busy while it was measured "
                              f"({payload['load']['why']}): its timings are noisier")
         missed = record.missed_target(payload["facts"], exp.headline)
@@ -369,11 +369,12 @@ def cflags_of(experiments: list[Experiment]) -> dict[str, list[str]]:
     return {e.name: list(e.flags) for e in experiments if e.flags}
 
 
-def load_summary(entries: dict, before: dict | None) -> dict:
+def load_summary(entries: dict, before: dict | None, timed: set[str]) -> dict:
     """How busy the machine was when the figures in `entries` were measured: the check before
-    this build's timing (None if it measured nothing), and each experiment measured busy."""
-    busy = {name: e["load"]["why"] for name, e in entries.items()
-            if isinstance(e.get("load"), dict) and e["load"].get("busy")}
+    this build's timing (None if it measured nothing), and each timed experiment (one with
+    headline figures) measured on a busy machine, with the share of CPU time others used."""
+    busy = {name: e["load"].get("others_share") for name, e in entries.items()
+            if name in timed and isinstance(e.get("load"), dict) and e["load"].get("busy")}
     return {"before_timing": before, "busy_experiments": busy,
             "busy": bool(busy) or bool(before and before.get("busy"))}
 
@@ -383,7 +384,7 @@ def build_document(root: Path, scale: Scale, experiments: list[Experiment], entr
     return {
         "schema": RESULTS_SCHEMA,
         "provenance": {**provenance.collect(root, scale.as_dict(), cflags_of(experiments)),
-                       "load": load_summary(entries, load)},
+                       "load": load_summary(entries, load, {e.name for e in experiments if e.headline})},
         "experiments": {e.name: entries[e.name] for e in experiments if e.name in entries},
         "declared": {e.name: {"module": _shown_path(e.module, root), "sources": list(e.sources),
                               "facts": {f.name: {"kind": f.kind, "unit": f.unit, "source": f.source}
