@@ -67,8 +67,9 @@ class Paired:
 
         benchmarks = []
         for s in self.specs:
-            meta = {"name": s["name"], "loops": self.loops[s["name"]], "unit": "second",
-                    "description": s.get("description", "")}
+            meta = {"name": s["name"], "loops": self.loops[s["name"]], "unit": "second"}
+            if s.get("description"):          # pyperf refuses an empty one
+                meta["description"] = s["description"]
             runs = [pyperf.Run(values, warmups=[(self.loops[s["name"]], w) for w in warm] or None,
                                metadata=meta, collect_metadata=False)
                     for values, warm in self.runs[s["name"]]]
