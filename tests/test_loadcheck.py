@@ -76,3 +76,15 @@ def test_before_timing_without_proc(tmp_path):
 
 def test_this_machine_reads(root):
     assert machine.read_loadavg() is not None and machine.read_cpu_times().total > 0
+
+
+def test_load_summary_names_the_timed_experiments_measured_busy():
+    from macros.measure.engine import load_summary
+    entries = {"sum": {"load": {"busy": True, "others_share": 0.4, "why": "x"}},
+               "cadd": {"load": {"busy": True, "others_share": 0.5, "why": "x"}},     # not timed
+               "alloc": {"load": {"busy": False, "others_share": 0.01, "why": ""}},
+               "old": {}}                                                            # cached before
+    summary = load_summary(entries, None, timed={"sum", "alloc", "old"})
+    assert summary == {"before_timing": None, "busy_experiments": {"sum": 0.4}, "busy": True}
+    quiet = load_summary({"alloc": entries["alloc"]}, {"busy": False}, timed={"alloc"})
+    assert quiet["busy"] is False and quiet["busy_experiments"] == {}
