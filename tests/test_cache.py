@@ -167,11 +167,12 @@ def test_cachegrind_misses_follow_the_layout(root, tmp_path):
 
 
 def test_cachesim_without_valgrind(root, tmp_path, monkeypatch):
-    monkeypatch.setattr(loc.shutil, "which", lambda name: None)
+    monkeypatch.setattr(loc.valgrind, "find", lambda: None)
     ctx = Context(root=root, scale=SCALES["quick"], workdir=tmp_path, log=lambda m: None)
     out = loc.run_cachesim(ctx)
     assert out["facts"]["available"]["value"] is False
-    assert "not installed" in out["evidence"]["summary"]
+    # Its simulated figures and evidence become "not measured" with this reason (record.py).
+    assert "not installed" in out["missing_tools"]["valgrind"] and out["evidence"] == {}
 
 
 # ------------------------------------------------------------------ pysrc/list_scattered.py

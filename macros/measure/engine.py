@@ -146,7 +146,8 @@ def fix_hint(name: str, failure: dict) -> str:
                    "timeout= to runner.run in the experiment",
         "memory": "the program allocates more than its limit: look for an allocation without bound, "
                   "or pass a larger memory_bytes= to runner.run in the experiment",
-        "toolchain": "install gcc (Debian: apt-get install gcc) or set CC to a C compiler",
+        "toolchain": "install the tool the message names (its install command is given), or set CC "
+                     "to a C compiler",
         "internal": f"a bug in the experiment's module; {alone} and shows the traceback",
     }.get(failure.get("kind"), alone)
 
@@ -397,8 +398,14 @@ def build_document(root: Path, scale: Scale, experiments: list[Experiment], entr
 
 
 def pyperf_suite(doc: dict) -> dict | None:
-    """All experiments' pyperf benchmarks as one suite document (pyperf's JSON format)."""
-    return timing.merge_suites([e["pyperf"] for e in doc["experiments"].values() if e.get("pyperf")])
+    """Every timing as one pyperf suite document: the experiments' own pyperf benchmarks,
+    then each other timing fact as a benchmark named "experiment.fact"."""
+    import pyperf
+    own = [e["pyperf"] for e in doc["experiments"].values() if e.get("status") == "ok" and e.get("pyperf")]
+    benchmarks = [b for s in own for b in pyperf.BenchmarkSuite.loads(json.dumps(s)).get_benchmarks()]
+    taken = {b.get_name() for b in benchmarks}
+    benchmarks += timing.facts_suite(doc, taken)
+    return timing.suite_json(benchmarks) if benchmarks else None
 
 
 def write_results(root: Path, scale: Scale, doc: dict) -> tuple[Path, Path | None]:

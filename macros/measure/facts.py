@@ -23,6 +23,7 @@ def spread(values: list[float]) -> dict:
     # inclusive: quartiles stay within the values seen, even with few of them
     q = statistics.quantiles(vals, n=4, method="inclusive") if n >= 2 else [vals[0]] * 3
     return {
+        "values": list(values),   # as measured, in order: the pyperf file carries them
         "n": n,
         "min": vals[0],
         "max": vals[-1],

@@ -107,3 +107,25 @@ def merge_suites(suites: list[dict]) -> dict | None:
 
     benchmarks = [b for s in suites for b in pyperf.BenchmarkSuite.loads(json.dumps(s)).get_benchmarks()]
     return suite_json(benchmarks) if benchmarks else None
+
+
+def facts_suite(doc: dict, taken: set[str]) -> list:
+    """Every other timing of a results document as pyperf benchmarks named "experiment.fact"
+    (seconds; a per-operation cost in ns is converted), so `pyperf compare_to` between two
+    machines' files covers allocation, locality, latency and the Python costs too."""
+    import pyperf
+
+    out = []
+    for exp_name, exp in sorted(doc.get("experiments", {}).items()):
+        if exp.get("status") != "ok":
+            continue
+        for name, f in sorted(exp.get("facts", {}).items()):
+            values = (f.get("spread") or {}).get("values") if isinstance(f, dict) else None
+            if not values or f.get("unit") not in ("s", "ns") or name in taken:
+                continue
+            scale = 1e-9 if f["unit"] == "ns" else 1.0
+            run = pyperf.Run([v * scale for v in values], collect_metadata=False,
+                             metadata={"name": f"{exp_name}.{name}", "unit": "second", "loops": 1,
+                                       "description": f"{exp_name}.{name} ({f['unit']}, as measured)"})
+            out.append(pyperf.Benchmark([run]))
+    return out

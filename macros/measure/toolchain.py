@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,21 +14,31 @@ from .errors import MeasureError
 BASE_FLAGS = ("-std=gnu11", "-Wall", "-g")
 
 
+INSTALL_CC = "Debian/Ubuntu: apt-get install gcc; Fedora: dnf install gcc"
+
+
 @functools.lru_cache(maxsize=None)
-def compiler() -> str:
-    cc = os.environ.get("CC", "gcc")
-    path = shutil.which(cc)
+def compiler() -> tuple[str, ...]:
+    """The C compiler as a command: CC may hold arguments ("ccache gcc", "gcc -m64")."""
+    cc = os.environ.get("CC", "").strip() or "gcc"
+    try:
+        argv = shlex.split(cc)
+    except ValueError as exc:
+        raise MeasureError(f"CC={cc!r} cannot be read as a command ({exc}); set CC to a C compiler",
+                           kind="toolchain")
+    path = shutil.which(argv[0]) if argv else None
     if not path:
-        raise MeasureError(f"no C compiler: {cc!r} is not on PATH. Install gcc (Debian: apt-get "
-                           f"install gcc) or set CC to one; until then the C experiments show this "
-                           f"machine's cached results, where there are any", kind="toolchain")
-    return path
+        raise MeasureError(f"no C compiler: {argv[0] if argv else cc!r} (CC={cc!r}) is not on PATH. "
+                           f"Install gcc ({INSTALL_CC}) or set CC to one; until then the C "
+                           f"experiments show this machine's cached results, where there are any",
+                           kind="toolchain")
+    return (path, *argv[1:])
 
 
 @functools.lru_cache(maxsize=None)
 def compiler_version() -> str:
     try:
-        out = subprocess.run([compiler(), "--version"], capture_output=True, text=True, timeout=30)
+        out = subprocess.run([*compiler(), "--version"], capture_output=True, text=True, timeout=30)
     except MeasureError:
         return "none"
     return out.stdout.splitlines()[0].strip() if out.stdout else "unknown"
@@ -38,7 +49,7 @@ def compile_c(source: Path, out: Path, flags: list[str], *, root: Path,
     """Compile one listing to an executable; a diagnostic with file:line on failure."""
     rel = os.path.relpath(source, root)
     try:
-        argv = [compiler(), *BASE_FLAGS, *flags, "-o", str(out), rel, *(link or [])]
+        argv = [*compiler(), *BASE_FLAGS, *flags, "-o", str(out), rel, *(link or [])]
     except MeasureError as exc:
         raise MeasureError(exc.reason, file=rel, kind=exc.kind)
     _compile(argv, rel, flags, root)
@@ -78,7 +89,7 @@ def build_cffi(module: str, cdef: str, source: Path, flags: list[str], outdir: P
         cc = compiler()
     except MeasureError as exc:
         raise MeasureError(exc.reason, file=rel, kind=exc.kind)
-    _compile([cc, *BASE_FLAGS, *flags, "-fsyntax-only", rel], rel, list(flags), root)
+    _compile([*cc, *BASE_FLAGS, *flags, "-fsyntax-only", rel], rel, list(flags), root)
     try:
         ffi.compile(tmpdir=str(outdir), verbose=False)
     except Exception as exc:  # distutils raises CompileError with the compiler's output on stderr
