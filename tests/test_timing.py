@@ -18,7 +18,13 @@ LOG = {log!r}
 def mark(name):
     with open(LOG, "a") as fh:
         fh.write(name + "\\n")
-    time.sleep(0.001 if name == "a" else 0.002)
+    end = time.perf_counter() + (0.001 if name == "a" else 0.002)
+    while time.perf_counter() < end:     # busy: CPU time, which the worker's clock counts
+        pass
+
+
+def nap(name):
+    time.sleep(0.02)                     # no CPU time at all
 '''
 
 
@@ -63,3 +69,18 @@ def test_run_paired_gives_every_value_and_a_pyperf_suite(listing):
     names = [b["metadata"]["name"] for b in suite["benchmarks"]]
     assert names == ["a", "b"]
     assert sum(len(r.get("values", [])) for r in suite["benchmarks"][0]["runs"]) == outcome.rounds
+
+
+@pytest.mark.parametrize("clock, slept", [("thread", False), ("wall", True)])
+def test_the_clock_is_the_threads_cpu_time_unless_asked(listing, tmp_path, clock, slept):
+    specs, _ = listing
+    specs = [{**specs[0], "name": "nap", "func": "nap"}]
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"benchmarks": specs, "rounds": 2, "first": 0, "min_time": 0.0,
+                                "warmups": 0, "cpu": None, "clock": clock}))
+    out = tmp_path / "out.json"
+    runner.run([sys.executable, str(WORKER), str(spec), str(out)], file="paired_worker.py",
+               env=runner.minimal_env())
+    values = json.loads(out.read_text())["values"]["nap"]
+    # A 20 ms sleep: the wall clock sees it, the thread's CPU time does not.
+    assert all((v > 0.015) == slept for v in values), values

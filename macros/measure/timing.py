@@ -35,8 +35,10 @@ def pin_cpu() -> str | None:
 class Paired:
     """The benchmarks of one experiment, timed batch by batch in fresh worker processes."""
 
-    def __init__(self, specs: list[dict], scale: Scale, tmp: str, *, file: str, timeout: float) -> None:
+    def __init__(self, specs: list[dict], scale: Scale, tmp: str, *, file: str, timeout: float,
+                 clock: str = "thread") -> None:
         self.specs, self.scale, self.tmp, self.file, self.timeout = specs, scale, tmp, file, timeout
+        self.clock = clock          # the timing thread's CPU time: see paired_worker.py
         self.cpu = pin_cpu()
         self.loops = {s["name"]: int(s.get("loops", 0)) for s in specs}
         self.runs: dict[str, list[tuple[list[float], list[float]]]] = {s["name"]: [] for s in specs}
@@ -47,7 +49,7 @@ class Paired:
         spec_path.write_text(json.dumps({
             "benchmarks": [{**s, "loops": self.loops[s["name"]]} for s in self.specs],
             "rounds": rounds, "first": first, "min_time": self.scale.min_time,
-            "warmups": self.scale.warmups, "cpu": self.cpu}))
+            "warmups": self.scale.warmups, "cpu": self.cpu, "clock": self.clock}))
         env = runner.minimal_env({"PYTHONPATH": os.pathsep.join(sys.path[1:])})
         runner.run([sys.executable, str(WORKER), str(spec_path), str(out_path)], file=self.file,
                    timeout=self.timeout, memory_bytes=None, env=env)
