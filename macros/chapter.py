@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import re
 import sys
 
 from . import fmt, render
@@ -46,6 +47,7 @@ class Chapter:
         self.verdicts: dict[str, Verdict] = {cid: ledger.evaluate(c, results) for cid, c in claims.items()}
         self.page = "?"          # set by the glue before each page renders
         self.warned: set[tuple[str, str]] = set()
+        self.given_results = None    # the results file rendered instead of measuring (CHAPTER_RESULTS)
 
     # -------------------------------------------------------------- provenance
 
@@ -55,18 +57,18 @@ class Chapter:
 
     @property
     def scale(self) -> str:
-        return self.prov.get("scale", {}).get("name", "?")
+        return self.prov.get("scale", {}).get("name") or "unknown"
 
     def provenance_line(self, experiment: str | None = None) -> str:
-        p = self.prov
-        m = p.get("machine", {})
+        """Where a figure was measured, in words (a tooltip and the foot of each claim box)."""
         exp = self.results.experiment(experiment) if experiment else {}
-        # A cached result names the compiler it was measured with (this build may have none).
-        compiler = (exp.get("toolchain") or {}).get("compiler") or p.get("compiler", "?")
-        parts = [f"Measured on {m.get('cpu', '?')} ({m.get('cores', '?')} cores, Linux {m.get('kernel', '?')})",
-                 f"Python {p.get('python', {}).get('version', '?')}", compiler]
+        parts = [f"Measured on {self.prov_text('machine.cpu')} ({self.prov_text('machine.cores')} cores, "
+                 f"Linux {self.prov_text('machine.kernel')})", f"Python {self.prov_text('python.version')}"]
+        compiler = self.compiler_of(experiment) if experiment else None
+        if compiler:
+            parts.append(compiler)
         if experiment:
-            flags = p.get("cflags", {}).get(experiment)
+            flags = self.prov.get("cflags", {}).get(experiment)
             if flags:
                 parts.append("flags " + " ".join(flags))
             if exp.get("measured_at"):
@@ -75,6 +77,124 @@ class Chapter:
                 parts.append(exp["stale_reason"])
         parts.append(f"scale {self.scale}")
         return "; ".join(parts)
+
+    # Provenance a page may print: path in the results' provenance -> how to say it.
+    PROV_FIELDS = {
+        "machine.cpu": "text", "machine.cores": "count", "machine.kernel": "text", "machine.arch": "text",
+        "machine.virtualised": "flag", "machine.page_size": "bytes", "machine.memory_bytes": "bytes",
+        "machine.system_root": "text", "compiler": "text", "python.version": "text",
+        "python.implementation": "text", "scale.name": "text", "scale.first_rounds": "count",
+        "scale.warmups": "count", "scale.repeats": "count",
+        "scale.min_time": "seconds", "scale.n_sum": "count", "date": "text", "git_commit": "text",
+        "machine_id": "text",
+    }
+
+    def prov_value(self, path: str):
+        """A provenance value by its dotted path, None when the results do not say."""
+        if path not in self.PROV_FIELDS:
+            near = difflib.get_close_matches(path, list(self.PROV_FIELDS), n=3, cutoff=0.5)
+            raise PageError(f"{self.where()}: unknown provenance {path!r}"
+                            + (f"; nearest: {', '.join(near)}" if near else "")
+                            + f" (known: {', '.join(self.PROV_FIELDS)})")
+        node = self.prov
+        for key in path.split("."):
+            node = node.get(key) if isinstance(node, dict) else None
+        return node
+
+    def prov_text(self, path: str) -> str:
+        """prov("machine.cpu"), prov("scale.warmups"): a provenance value in words; "unknown"
+        when the results do not say (never a Python repr)."""
+        value = self.prov_value(path)
+        kind = self.PROV_FIELDS[path]
+        if kind == "flag":
+            return "yes" if value and value != "no" else ("no" if value in (False, "no") else "unknown")
+        if value is None or value == "" or isinstance(value, (dict, list)):
+            return "unknown"
+        if kind == "bytes" and isinstance(value, int):
+            return fmt.nbytes(value)
+        if kind == "seconds" and isinstance(value, (int, float)):
+            return fmt.seconds(value)
+        if kind == "count" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return fmt.value({"value": int(value)})
+        return str(value)
+
+    def machine(self, key: str) -> str:
+        """machine("cpu"), machine("virtualised"): shorthand for prov("machine.<key>")."""
+        return self.prov_text(f"machine.{key}")
+
+    def compiler_of(self, experiment: str | None = None) -> str | None:
+        """The C compiler an experiment was built with (a cached result names its own), else
+        the build's; None when neither says."""
+        if experiment:
+            tc = self.results.experiment(experiment).get("toolchain") or {}
+            if "compiler" in tc:       # recorded: the compiler it used, or None (it compiles nothing)
+                return tc["compiler"] or None
+        got = self.prov.get("compiler")
+        return got if got and got not in ("none", "unknown") else None
+
+    def compiler(self, experiment: str | None = None) -> str:
+        """compiler("cadd"): the compiler's name as prose says it ("gcc", "clang"), from the
+        results; "the compiler" when they do not say."""
+        return compiler_name(self.compiler_of(experiment))[0] or "the compiler"
+
+    def levels_disagree(self, kind: str, cache: str | None = None) -> bool:
+        """Whether the levels found in the latency curve disagree with the reported caches in
+        this way ("past", "early", "again", "none", "slow"), for a cache or "last"."""
+        from . import levels
+        if kind not in ("past", "early", "again", "none", "slow", "memory"):
+            raise PageError(f"{self.where()}: levels_disagree({kind!r}): the kind must be one of "
+                            f"past, early, again, none, slow, memory")
+        return levels.disagrees(self.results, kind, cache)
+
+    def timings_available(self) -> bool:
+        """Whether this build has a pyperf file of the timings to offer for download."""
+        suite = getattr(self, "suite_file", None)
+        return bool(suite and suite.exists())
+
+    def staircase_levels(self) -> str:
+        """The levels found in the latency curve beside the reported caches, in words."""
+        from . import levels
+        return levels.reading_html(self.results)
+
+    def noisy_limit(self) -> str:
+        """The noisy threshold as a percentage, as the results recorded it."""
+        limit = self.doc.get("noisy_rel_iqr", NOISY_REL_IQR)
+        return f"{round(limit * 100, 2):g}%"
+
+    def timing_target(self) -> str:
+        """The precision timed rounds aim for, "±2%", as the results recorded it."""
+        target = self.prov.get("scale", {}).get("target")
+        return f"±{round(target * 100, 2):g}%" if isinstance(target, (int, float)) else "the target"
+
+    def timing_budgets(self) -> str:
+        """Each experiment's time budget for its timed rounds, in words."""
+        budgets = self.prov.get("scale", {}).get("budgets")
+        if not isinstance(budgets, dict) or not budgets:
+            return "the results do not record the budgets"
+        parts = [f"{render.esc(name)} {fmt.sig(float(sec), 2)} s" for name, sec in budgets.items()
+                 if isinstance(sec, (int, float))]
+        return ", ".join(parts) + f" at scale {render.esc(self.scale)}"
+
+    def load_note(self) -> str:
+        """Whether the machine was busy when the figures were measured, in a sentence."""
+        load = self.prov.get("load")
+        if not isinstance(load, dict):
+            return "These results do not say how busy the machine was."
+        if not load.get("busy"):
+            return "Nothing else was busy when these figures were measured."
+        parts = []
+        before = load.get("before_timing") or {}
+        if before.get("busy") and before.get("why"):
+            parts.append(f"before timing, {before['why']}")
+        shares = load.get("busy_experiments") or {}
+        during = [f"{share:.0%} during {name}" for name, share in shares.items()
+                  if isinstance(share, (int, float))]
+        if during:
+            parts.append("while the timed experiments ran, other programs used " + ", ".join(during)
+                         + " of the CPU time")
+        why = f" ({'; '.join(parts)})" if parts else ""
+        return render.esc(f"This machine was busy when these figures were measured{why}: its "
+                          f"timings are noisier than a quiet machine's.")
 
     # -------------------------------------------------------------- lookups
 
@@ -123,7 +243,7 @@ class Chapter:
                             f"value, spread, both, raw")
         fact = self._fact(ref)
         if isinstance(fact, NotMeasured):
-            return render.not_measured(fact.reason)
+            return render.not_measured(fact.reason, short=True)
         if part == "raw":
             return render.esc(fact["value"])
         text = {"value": fmt.value, "spread": fmt.spread, "both": fmt.with_spread}[part](fact)
@@ -151,6 +271,19 @@ class Chapter:
         label = f"noisy: {spread}" if repeat_spread else "noisy"
         return f' <span class="noisy" title="{render.esc(title)}">{render.esc(label)}</span>'
 
+    def code(self, ref: str) -> str:
+        """A text fact as inline code (an instruction, an opcode), a flag as Python's `True` or
+        `False` (the value of an expression the page shows), or "not measured: why"."""
+        fact = self._fact(ref)
+        if isinstance(fact, NotMeasured):
+            return render.not_measured(fact.reason, short=True)
+        value = fact["value"]
+        if isinstance(value, bool):
+            value = repr(value)        # a Python expression's value, shown as Python shows it
+        if not isinstance(value, str) or not value:
+            raise PageError(f"{self.where()}: code({ref!r}): the fact is not text or a flag; use fig()")
+        return f'<code title="{render.esc(self.provenance_line(ref.partition(".")[0]))}">{render.esc(value)}</code>'
+
     def raw(self, ref: str):
         """The measured value itself, for conditions in a page; NotMeasured (falsy, refuses
         arithmetic and comparison) when there is none: test measured(ref) first."""
@@ -165,8 +298,30 @@ class Chapter:
         return render.figure_span(self.claim_obj(cid).book, "the book's figure (claims ledger)", "book")
 
     def verdict(self, cid: str) -> str:
+        """A claim's verdict badge, linked to its box (on this page or another)."""
         self.claim_obj(cid)
-        return render.badge(self.verdicts[cid].status, f"#claim-{cid}")
+        return render.badge(self.verdicts[cid].status, self.claim_href(cid))
+
+    def check_outcome(self, cid: str, ref: str) -> str:
+        """How one check of a claim came out, for a page's conditions: "pass", "above" or
+        "below" (failed, the figure above or below what the claim allows), "fail" (a check
+        with no side), "borderline" or "not-measured"."""
+        self.claim_obj(cid)
+        for r in self.verdicts[cid].results:
+            if r.check.fact != ref:
+                continue
+            if r.passed is None:
+                return "not-measured"
+            if r.borderline:
+                return "borderline"
+            if r.passed:
+                return "pass"
+            bounds = ledger.bounds(r.check, r.other)
+            if bounds and isinstance(r.value, (int, float)) and not isinstance(r.value, bool):
+                return "above" if r.value > max(bounds) else "below" if r.value < min(bounds) else "fail"
+            return "fail"
+        raise PageError(f"{self.where()}: claim {cid!r} has no check on {ref!r}; its checks read "
+                        + ", ".join(r.check.fact for r in self.verdicts[cid].results))
 
     def output(self, ref: str, lang: str | None = None) -> str:
         text = self.evidence_text(ref)
@@ -180,7 +335,7 @@ class Chapter:
         v = self.verdicts[cid]
         if v.status == "not-measured":
             log.warning(f"{self.page}: claim {cid} not measured: {v.reason}")
-        label = lambda ref: c.labels.get(ref) or self.fact_label(ref)  # noqa: E731
+        label = c.labels.__getitem__      # the ledger refuses a printed fact without a label
         shown = []
         for ref in c.show:
             fact = self._fact(ref)
@@ -192,42 +347,83 @@ class Chapter:
         for item in c.evidence:
             text = self.evidence_text(item["ref"])
             if not isinstance(text, NotMeasured):
-                evidence.append((item.get("label", item["ref"]), text, item.get("lang")))
-        checks = []
+                evidence.append((self.evidence_label(item), text, item.get("lang")))
+        checks, edges = [], []
         for r in v.results:
             fact = self.results.fact(r.check.fact)
+            if isinstance(fact, NotMeasured):
+                checks.append(render.check_item(label(r.check.fact), None, fact.reason, "", ""))
+                continue
             other = self.results.fact(r.check.than) if r.check.than else None
-            measured = not isinstance(fact, NotMeasured)
-            rule = fmt.rule(r.check, fact.get("unit") if measured else None,
-                            f"{label(r.check.than)} = {fmt.value(other)}" if other else "")
-            checks.append(render.check_item(label(r.check.fact), r.passed, r.reason,
-                                            fmt.value(fact) if measured else "", rule, r.borderline))
+            other_text = (f"{label(r.check.than)} ({fmt.value(other)})"
+                          if other is not None and not isinstance(other, NotMeasured) else "")
+            wanted = fmt.rule(r.check, fact.get("unit"), other_text)
+            edge = self.borderline_words(label(r.check.fact), fact, r) if r.borderline else ""
+            checks.append(render.check_item(label(r.check.fact), r.passed, r.reason, fmt.value(fact),
+                                            wanted, edge))
+            if edge and v.status == "borderline":
+                edges.append(edge)
         exp_name = c.show[0].partition(".")[0] if c.show else None
-        return render.claim_box(c, v, shown, evidence, self.provenance_line(exp_name), checks)
+        return render.claim_box(c, v, shown, evidence, self.provenance_line(exp_name), checks, edges)
 
-    def fact_label(self, ref: str) -> str:
-        return ref.partition(".")[2].replace("_", " ")
+    def borderline_words(self, label: str, fact: dict, r) -> str:
+        """Why a check cannot decide, with both numbers and the measured interval."""
+        unit = fact.get("unit")
+        q = lambda x: fmt.value({"value": x, "unit": unit})  # noqa: E731
+        measured = f"{label}: measured {fmt.value(fact)}"
+        if r.interval:
+            measured += f" ({fmt.interval(fact, *r.interval)})"
+        if r.bound is None:
+            return f"{measured}; {r.borderline}."
+        if r.interval and r.interval[0] < r.bound < r.interval[1]:
+            return (f"{measured}, against the claim's bound of {q(r.bound)}: the measured spread "
+                    f"reaches across the bound, so this figure cannot decide the verdict.")
+        band = f"{r.check.band:.0%}" if r.check.band else "its band"
+        return (f"{measured}, within {band} of the claim's bound of {q(r.bound)}: too close to call.")
+
+    def evidence_label(self, item: dict) -> str:
+        """An evidence label as the ledger writes it, with the compiler that built it said
+        from the results (the ledger names no compiler: it is the build's)."""
+        text = item.get("label") or "evidence"
+        exp = item["ref"].partition(".")[0]
+        name, version = compiler_name(self.compiler_of(exp))
+        if "compiled" in text and name and self.results.experiment(exp).get("toolchain", {}).get("compiler"):
+            text = text.replace("compiled", f"compiled by {name}{' ' + version if version else ''}", 1)
+        return text
+
+    def claim_href(self, cid: str) -> str:
+        """The link to a claim's box from the page being rendered."""
+        c = self.claim_obj(cid)
+        target = SECTION_PAGES.get(c.section, "")
+        here = self.page.removesuffix(".md").removesuffix("index")
+        here_url = here + "/" if here and not here.endswith("/") else here
+        if target == here_url:
+            return f"#claim-{cid}"
+        return "../" * here_url.count("/") + f"{target}#claim-{cid}"
 
     def claims_table(self) -> str:
         rows = []
         for cid, c in self.claims.items():
             v = self.verdicts[cid]
-            page = SECTION_PAGES.get(c.section, "")
             shown = []
             for ref in c.show:
                 fact = self.results.fact(ref)
                 text = "not measured" if isinstance(fact, NotMeasured) else fmt.value(fact)
-                label = c.labels.get(ref)
-                shown.append(f"<li>{render.esc(label)}: <strong>{render.esc(text)}</strong></li>" if label
-                             else f"<li><strong>{render.esc(text)}</strong></li>")
+                shown.append(f"<li>{render.esc(c.labels[ref])}: <strong>{render.esc(text)}</strong></li>")
             machine = (f"<ul class=\"shown\">{''.join(shown)}</ul>" if shown
-                       else render.not_measured(v.reason))
+                       else render.not_measured(v.reason, short=True))
+            box = self.claim_href(cid)
+            # Each cell names its column (data-label): a phone shows a row as a card, verdict first.
             rows.append(
-                f"<tr><td>{c.section}</td><td><a href=\"../{page}#claim-{render.esc(cid)}\">{render.esc(cid)}</a></td>"
-                f"<td>{render.esc(c.statement)}</td><td>{render.esc(c.book)}</td>"
-                f"<td>{machine}</td><td>{render.badge(v.status)}</td></tr>")
-        return ('<table class="claims-table"><thead><tr><th>§</th><th>claim</th><th>the book says</th>'
-                '<th>book</th><th>this machine</th><th>verdict</th></tr></thead><tbody>'
+                f"<tr><td class=\"ct-section\" data-label=\"§\">{c.section}</td>"
+                f"<td class=\"ct-statement\" data-label=\"the book says\"><a href=\"{render.esc(box)}\" "
+                f"title=\"claim {render.esc(cid)}\">{render.esc(c.statement)}</a></td>"
+                f"<td class=\"ct-book\" data-label=\"book\">{render.esc(c.book)}</td>"
+                f"<td class=\"ct-machine\" data-label=\"this machine\">{machine}</td>"
+                f"<td class=\"ct-verdict\" data-label=\"verdict\">{render.badge(v.status, box)}</td></tr>")
+        return ('<table class="claims-table"><thead><tr><th class="ct-section">§</th>'
+                '<th class="ct-statement">the book says</th><th class="ct-book">book</th>'
+                '<th class="ct-machine">this machine</th><th class="ct-verdict">verdict</th></tr></thead><tbody>'
                 + "".join(rows) + "</tbody></table>")
 
     def verdict_counts(self) -> dict[str, int]:
@@ -236,10 +432,41 @@ class Chapter:
             counts[v.status] += 1
         return counts
 
+    def verdict_summary(self) -> str:
+        """ "Of the book's 27 claims, 20 hold, 1 differs, ... and 1 was not measured.": each
+        count with its verb in the right number; verdicts no claim got are left out."""
+        counts = self.verdict_counts()
+        verbs = {"holds": ("holds", "hold"), "differs": ("differs", "differ"),
+                 "borderline": ("is borderline", "are borderline"),
+                 "does-not-hold": ("does not hold", "do not hold"),
+                 "not-measured": ("was not measured", "were not measured")}
+        parts = [f"{n} {verbs[k][0] if n == 1 else verbs[k][1]}" for k, n in counts.items() if n]
+        said = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+        return f"Of the book's {fmt.plural(sum(counts.values()), 'claim')}, {said}."
+
+    def fail_as_differs(self) -> str:
+        """The claims whose rule reads a failure of every check as "differs" (claims about a
+        figure the book measured once), each linked to its box: the method page lists them."""
+        items = "".join(f'<li><a href="{render.esc(self.claim_href(cid))}">{render.esc(c.statement)}</a></li>'
+                        for cid, c in self.claims.items() if c.fail == "differs")
+        return f'<ul class="fail-as-differs">{items}</ul>'
+
 
 # Where each section's claims are written up (relative to the site root, directory URLs).
 SECTION_PAGES = {1: "chapter/one-line/", 2: "chapter/stack-and-heap/", 3: "chapter/objects/",
                  4: "chapter/benchmark/", 5: "chapter/cache/", 6: "chapter/costs/"}
+
+
+def compiler_name(version: str | None) -> tuple[str | None, str | None]:
+    """ "gcc (Debian 12.2.0-14+deb12u1) 12.2.0" -> ("gcc", "12.2.0"); "Debian clang version
+    14.0.6" -> ("clang", "14.0.6"); (None, None) when there is nothing to read."""
+    if not version or version in ("none", "unknown"):
+        return None, None
+    low = version.lower()
+    name = next((n for n in ("clang", "gcc", "icx", "icc", "tcc") if re.search(rf"\b{n}\b", low)),
+                version.split()[0])
+    m = re.search(r"(\d+\.\d+(?:\.\d+)?)\s*$", version) or re.search(r"version (\d+\.\d+(?:\.\d+)?)", version)
+    return name, (m.group(1) if m else None)
 
 
 def _cache_text(caches: list[dict]) -> str:
@@ -249,12 +476,24 @@ def _cache_text(caches: list[dict]) -> str:
 
 def provenance_summary(ch: Chapter) -> str:
     p = ch.prov
-    m = p.get("machine", {})
-    py = p.get("python", {})
-    return (f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores, caches {_cache_text(m.get('caches', []))}; "
-            f"Linux {m.get('kernel', '?')}; {p.get('compiler', '?')}; "
-            f"{py.get('implementation', 'Python')} {py.get('version', '?')}; measured at scale "
-            f"**{ch.scale}**, {p.get('date', '?')}, from commit `{p.get('git_commit') or 'unknown'}`.")
+    name, version = compiler_name(p.get("compiler"))
+    compiler = f"{name} {version or ''}".strip() if name else "no C compiler"
+    return (f"{ch.machine('cpu')}, {ch.machine('cores')} cores, caches "
+            f"{_cache_text(p.get('machine', {}).get('caches', []))}; Linux {ch.machine('kernel')}; "
+            f"{compiler}; {ch.prov_text('python.implementation')} {ch.prov_text('python.version')}; "
+            f"measured at scale **{ch.scale}**, {ch.prov_text('date')}, from commit "
+            f"`{ch.prov_text('git_commit')}`.")
+
+
+def _flags_text(ch: Chapter) -> str:
+    """Compiler flags by listing ("-O2: csrc/add.c, ..."), not by experiment name."""
+    by_flags: dict[str, set[str]] = {}
+    declared = ch.doc.get("declared", {})
+    for exp, flags in ch.prov.get("cflags", {}).items():
+        sources = [s for s in declared.get(exp, {}).get("sources", []) if s.endswith(".c")]
+        by_flags.setdefault(" ".join(flags), set()).update(sources)
+    return "; ".join(f"{flags}: {', '.join(sorted(src))}" for flags, src in sorted(by_flags.items()) if src) \
+        or "unknown"
 
 
 def provenance_table(ch: Chapter) -> str:
@@ -262,17 +501,22 @@ def provenance_table(ch: Chapter) -> str:
     p = ch.prov
     m = p.get("machine", {})
     py = p.get("python", {})
+    lines = sorted({nbytes(c["line"]) for c in m.get("caches", []) if c.get("line")})
     rows = [
-        ("CPU", m.get("cpu")), ("cores", m.get("cores")), ("caches", _cache_text(m.get("caches", []))),
-        ("cache line", ", ".join(sorted({nbytes(c["line"]) for c in m.get("caches", [])}))),
-        ("memory", nbytes(m.get("memory_bytes", 0))), ("page size", nbytes(m.get("page_size", 0))),
-        ("virtualised", m.get("virtualised") or "no"), ("kernel", f"Linux {m.get('kernel')} ({m.get('arch')})"),
-        ("C compiler", p.get("compiler")),
-        ("compiler flags", "; ".join(f"{k}: {' '.join(v)}" for k, v in p.get("cflags", {}).items())),
-        ("Python", f"{py.get('implementation')} {py.get('version')} ({py.get('build')}, {py.get('compiler')})"),
-        ("libraries", ", ".join(f"{k} {v}" for k, v in p.get("libraries", {}).items() if v)),
-        ("measured", p.get("date")), ("git commit", p.get("git_commit") or "unknown"),
-        ("scale", ch.scale), ("machine id", p.get("machine_id")),
+        ("CPU", ch.machine("cpu")), ("cores", ch.machine("cores")), ("caches", _cache_text(m.get("caches", []))),
+        ("cache line", ", ".join(lines) or "unknown"),
+        ("memory", ch.machine("memory_bytes")), ("page size", ch.machine("page_size")),
+        ("virtual machine", ch.machine("virtualised")),
+        ("kernel", f"Linux {ch.machine('kernel')} ({ch.machine('arch')})"),
+        ("C compiler", p.get("compiler") if p.get("compiler") not in (None, "none") else "none found"),
+        ("compiler flags", _flags_text(ch)),
+        ("Python", f"{ch.prov_text('python.implementation')} {ch.prov_text('python.version')}"
+                   + (f" ({py['build']}, {py['compiler']})" if py.get("build") and py.get("compiler") else "")),
+        ("libraries", ", ".join(f"{k} {v}" for k, v in p.get("libraries", {}).items() if v) or "unknown"),
+        ("measured", ch.prov_text("date")), ("git commit", ch.prov_text("git_commit")),
+        ("scale", ch.scale), ("machine id (names the results file)", ch.prov_text("machine_id")),
     ]
+    if m.get("system_root"):
+        rows.insert(3, ("caches read from", f"a faked tree, {m['system_root']} (CHAPTER_SYSFS_ROOT, a testing aid)"))
     body = "".join(f"<tr><th scope=\"row\">{render.esc(k)}</th><td>{render.esc(v)}</td></tr>" for k, v in rows)
     return f'<table class="provenance-table"><tbody>{body}</tbody></table>'

@@ -40,8 +40,10 @@ def ratio(value: float) -> str:
 def value(fact: dict) -> str:
     """A fact as prose: `{"value": 0.0357, "unit": "s"}` -> "35.7 ms"."""
     v, unit = fact.get("value"), fact.get("unit")
-    if isinstance(v, bool) or v is None:
-        return str(v)
+    if isinstance(v, bool):
+        return "yes" if v else "no"     # a flag in words: never Python's True/False
+    if v is None:
+        return "no value"
     if unit == "s":
         return seconds(v)
     if unit == "B":
@@ -87,16 +89,31 @@ def with_spread(fact: dict) -> str:
 
 
 def rule(check, unit: str | None, other: str = "") -> str:
-    """A ledger check in words, with its figures in the fact's unit: "within 2× of 5.00 ms"."""
+    """What a ledger check asks for, in words, in the fact's unit: "within 2× of 5.00 ms"."""
     def q(v) -> str | None:
         return None if v is None else value({"value": v, "unit": unit})
     if check.op == "eq":
-        return f"equals {q(check.expected)}"
+        return q(check.expected)
     if check.op == "within":
-        return f"within {check.factor:g}× of {q(check.expected)}"
+        lo, hi = check.expected / check.factor, check.expected * check.factor
+        return f"within {check.factor:g}× of {q(check.expected)} ({q(lo)} to {q(hi)})"
     if check.op == "true":
-        return "is true"
+        return "yes"
     if check.op == "range":
-        lo, hi = q(check.min), q(check.max)
+        # A lower bound of 0 on a count or a duration says nothing a reader needs.
+        lo, hi = q(check.min) if check.min else None, q(check.max)
         return f"between {lo} and {hi}" if lo and hi else (f"at least {lo}" if lo else f"at most {hi}")
-    return {"lt": "less than ", "gt": "greater than "}[check.op] + other
+    return {"lt": "less than ", "gt": "more than "}[check.op] + other
+
+
+def interval(fact: dict, low: float, high: float) -> str:
+    """A measured interval in the fact's unit, named for what it is."""
+    unit = fact.get("unit")
+    lo, hi = value({"value": low, "unit": unit}), value({"value": high, "unit": unit})
+    what = "confidence interval" if "ci_low" in fact else "quartiles"
+    return f"{what} {lo} to {hi}"
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """ "1 claim", "2 claims": a count with its noun in the right number."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"

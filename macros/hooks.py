@@ -1,4 +1,6 @@
-"""MkDocs hooks: add the results downloads and the figures to the site without writing into docs/."""
+"""MkDocs hooks: add the results downloads to the site without writing into docs/.
+
+The figures need no files: they are drawn inline into their pages (macros/figures/)."""
 from __future__ import annotations
 
 import sys
@@ -18,7 +20,7 @@ DOWNLOADS = "downloads"
 
 
 def on_files(files: Files, config) -> Files:
-    from macros import figures, site
+    from macros import site
     ch = site.CURRENT
     if ch is None:
         return files
@@ -26,11 +28,4 @@ def on_files(files: Files, config) -> Files:
     if ch.suite_file.exists():
         files.append(File.generated(config, f"{DOWNLOADS}/results.pyperf.json",
                                     content=ch.suite_file.read_bytes()))
-    # The figures were drawn in memory when the macros were set up (site.setup); a figure whose
-    # data is missing has no file, and its page shows a "not measured" note instead.
-    for item in getattr(ch, "figures", {}).values():
-        if isinstance(item, figures.Rendered):
-            light, dark = figures.paths(item.name)
-            files.append(File.generated(config, light, content=item.light))
-            files.append(File.generated(config, dark, content=item.dark))
     return files

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -10,12 +11,14 @@ from mkdocs.exceptions import PluginError
 from mkdocs_macros.errors import format_error
 
 from . import render, safe_html
-from .chapter import LEDGER_FILE, Chapter, PageError, provenance_summary, provenance_table
+from .chapter import LEDGER_FILE, Chapter, PageError, compiler_name, provenance_summary, provenance_table
 from .measure import CacheMissing, MeasureError, measure, mode_from_env, results_paths, scale_from_env
 from .measure.engine import declared
 from .measure.errors import InputError
 from .measure.ledger import load
-from .measure.results import Results
+from .measure.results import Results, load_document
+
+RESULTS_ENV = "CHAPTER_RESULTS"   # render this results file instead of measuring
 
 log = logging.getLogger("mkdocs.plugins.chapter")
 
@@ -51,38 +54,37 @@ def _format_page_error(error: ChapterPageError, markdown: str, page) -> str:
 @format_error.register
 def _format_undefined(error: UndefinedError, markdown: str, page) -> str:
     return (f"page {page.file.src_path}: {error.message}; the page names a variable or macro "
-            f"that does not exist (macros: fig, raw, book, verdict, output, claim, ...)")
+            f"that does not exist (macros: fig, code, raw, measured, book, verdict, output, claim, "
+            f"prov, machine, compiler, check_outcome, ...; pages have no raw results or ledger)")
 
 
 # Macros whose HTML goes to the page untouched by Markdown (see safe_html.py).
-HTML_MACROS = ("fig", "book", "verdict", "output", "claim", "claims_table")
+HTML_MACROS = ("fig", "code", "book", "verdict", "output", "claim", "claims_table", "staircase_levels", "fail_as_differs")
 
 
 def setup(env) -> Chapter:
     global CURRENT
     root = Path(env.project_dir)
-    try:
-        mode, scale = mode_from_env(), scale_from_env()
-    except InputError as exc:
-        raise ChapterInputError(f"{exc} (see README, 'Rebuilding with your own numbers')")
+    given = os.environ.get(RESULTS_ENV)
     t0 = time.perf_counter()
-    log.info(f"measuring in mode {mode}, scale {scale.name} (CHAPTER_MEASURE, CHAPTER_SCALE)")
     try:
         # The ledger first: a mistake in it stops the build before anything is measured.
         decl = declared()
         probe = Results({"experiments": {}}, decl)
         claims = load(root / LEDGER_FILE, probe.fact_names(), probe.evidence_names())
-        # TimeoutError: another build held the cache lock too long; MeasureError: e.g. an
-        # experiment module that cannot be imported. Each message says what to do.
-        doc = measure(root, mode=mode, scale=scale, progress=_progress)
+        if given:
+            results, suite, doc = _given_results(Path(given))
+        else:
+            results, suite, doc = _measured_results(root)
     except InputError as exc:
         raise ChapterInputError(str(exc))
     except (CacheMissing, TimeoutError, MeasureError) as exc:
         raise PluginError(str(exc))
     chapter = Chapter(Results(doc, decl), claims)
-    results, suite = results_paths(root, scale)
     chapter.results_file, chapter.suite_file = results, suite
-    log.info(f"results ready in {time.perf_counter() - t0:.1f} s: {results.relative_to(root)}")
+    chapter.given_results = results if given else None
+    shown = results.relative_to(root) if results.is_relative_to(root) else results
+    log.info(f"results ready in {time.perf_counter() - t0:.1f} s: {shown}")
     CURRENT = chapter
     vault = safe_html.Vault()
     safe_html.install(env.conf, vault)
@@ -99,23 +101,53 @@ def setup(env) -> Chapter:
         macro.__doc__ = method.__doc__
         return macro
 
-    for name in ("fig", "raw", "measured", "book", "verdict", "output", "claim", "claims_table", "verdict_counts"):
+    for name in ("fig", "code", "raw", "measured", "book", "verdict", "output", "claim", "claims_table",
+                 "verdict_counts", "verdict_summary", "machine", "compiler", "noisy_limit",
+                 "check_outcome", "fail_as_differs", "staircase_levels", "timings_available", "levels_disagree",
+                 "timing_target", "timing_budgets", "load_note"):
         env.macro(bind(getattr(chapter, name), html=name in HTML_MACROS), name)
+    env.macro(bind(chapter.prov_text), "prov")
     env.macro(bind(render.badge, html=True), "verdict_badge")
     env.macro(bind(lambda: provenance_summary(chapter)), "provenance_summary")
     env.macro(bind(lambda: provenance_table(chapter), html=True), "provenance_table")
-    # Figures (macros/figures/): drawn once per build from the results; hooks.on_files adds the SVGs.
+    # Figures (macros/figures/): drawn once per build from the results, placed inline in their pages.
     from . import figures
     chapter.figures = figures.render_all(chapter.results, chapter.claims)
     env.macro(bind(lambda name: _figure(env, chapter, name), html=True), "figure")
-    env.variables["provenance"] = chapter.prov
+    # Pages reach results only through the macros above: no raw dicts (Jinja's attribute
+    # lookup found dict.values for {{ provenance.scale.values }}), no Chapter object.
     env.variables["scale"] = chapter.scale
-    env.variables["chapter"] = chapter
     return chapter
 
 
+def _measured_results(root: Path) -> tuple[Path, Path, dict]:
+    """Measure what is missing or stale (CHAPTER_MEASURE, CHAPTER_SCALE) and return the results."""
+    try:
+        mode, scale = mode_from_env(), scale_from_env()
+    except InputError as exc:
+        raise InputError(f"{exc} (see README, 'Rebuilding with your own numbers')")
+    log.info(f"measuring in mode {mode}, scale {scale.name} (CHAPTER_MEASURE, CHAPTER_SCALE)")
+    # TimeoutError: another build held the cache lock too long; MeasureError: e.g. an
+    # experiment module that cannot be imported. Each message says what to do.
+    doc = measure(root, mode=mode, scale=scale, progress=_progress)
+    results, suite = results_paths(root, scale)
+    return results, suite, doc
+
+
+def _given_results(path: Path) -> tuple[Path, Path, dict]:
+    """CHAPTER_RESULTS: render a results file measured elsewhere (another machine, another
+    compiler), checked against this version's schema; nothing is measured."""
+    path = path.expanduser().resolve()
+    doc = load_document(path)
+    ignored = [v for v in ("CHAPTER_MEASURE", "CHAPTER_SCALE") if os.environ.get(v)]
+    log.info(f"{RESULTS_ENV}={path}: rendering these results, measuring nothing"
+             + (f" ({', '.join(ignored)} ignored)" if ignored else ""))
+    suite = path.with_name(path.name.removesuffix(".json") + ".pyperf.json")
+    return path, suite, doc
+
+
 def _figure(env, chapter: Chapter, name: str) -> str:
-    """{{ figure("name") }}: a figure's light and dark SVG with alt text and caption, or why not."""
+    """{{ figure("name") }}: a figure's inline SVG with alt text and caption, or why not."""
     from . import figures
     page = env.page.file.src_uri
     if name not in figures.SPECS:
@@ -123,26 +155,59 @@ def _figure(env, chapter: Chapter, name: str) -> str:
     item = chapter.figures[name]
     if isinstance(item, figures.Missing):
         log.warning(f"{page}: figure {name!r} not drawn: {item.reason}")
-    return figures.figure_html(item, "../" * env.page.url.count("/"))
+    return figures.figure_html(item)
+
+
+def _experiment_titles() -> dict[str, str]:
+    from .measure.experiments import discover
+    return {e.name: e.title for e in discover()}
+
+
+def _named(names: list[str], why: dict[str, str] | None = None, say_why: bool = False) -> str:
+    """Experiments in words (their titles), each with its id and reason in a tooltip; with
+    `say_why`, the reason in words after the title as well."""
+    titles = _experiment_titles()
+    out = []
+    for n in names:
+        reason = (why or {}).get(n) or ""
+        tip = f"experiment {n}" + (f": {reason}" if reason else "")
+        said = f" ({render.esc(render.reader_reason(reason))})" if say_why and reason else ""
+        out.append(f'<span title="{render.esc(tip)}">{render.esc(titles.get(n, "an experiment"))}</span>{said}')
+    return "; ".join(out)
 
 
 def banner() -> str:
-    """A warning at the top of every page when its figures are not fit for publication."""
+    """A note at the top of every page: whose results these are when they were not measured by
+    this build, and a warning when its figures are not fit for publication."""
     ch = CURRENT
     if ch is None:
         return ""
+    out = ""
+    if ch.given_results is not None:
+        name, version = compiler_name(ch.prov.get("compiler"))
+        compiler = f"{name} {version or ''}".strip() if name else "no C compiler"
+        faked = (f" Its caches were read from a faked tree ({ch.machine('system_root')}), a testing aid."
+                 if ch.prov_value("machine.system_root") else "")
+        out += (f'!!! info "Results measured elsewhere"\n\n'
+                f"    These pages show results read from `{ch.given_results.name}` "
+                f"(CHAPTER_RESULTS), measured on {ch.machine('cpu')} ({ch.machine('cores')} cores, "
+                f"Linux {ch.machine('kernel')}, {ch.machine('arch')}) with {compiler} and Python "
+                f"{ch.prov_text('python.version')}, on {ch.prov_text('date')}. This build measured "
+                f"nothing.{faked}\n\n")
     notes = []
     if ch.scale != "full":
         notes.append(f"This page was built at **{ch.scale} scale** (CHAPTER_SCALE={ch.scale}): "
                      "smaller inputs and fewer repeats, for tests. Its figures are not for publication.")
-    stale = [(n, e.get("stale_reason")) for n, e in ch.doc.get("experiments", {}).items() if e.get("stale")]
+    experiments = ch.doc.get("experiments", {})
+    stale = [n for n, e in experiments.items() if e.get("stale")]
     if stale:
         notes.append("Some figures come from **stale cached results**, not measured from the current sources: "
-                     + "; ".join(f"{n} ({why})" if why else n for n, why in stale) + ".")
-    failed = [n for n, e in ch.doc.get("experiments", {}).items() if e.get("status") != "ok"]
+                     + _named(stale, {n: experiments[n].get("stale_reason", "") for n in stale}, say_why=True) + ".")
+    failed = [n for n, e in experiments.items() if e.get("status") != "ok"]
     if failed:
-        notes.append("Some experiments were **not measured** on this build: " + ", ".join(failed) + ".")
+        notes.append("Some figures were **not measured** on this build; their places say why. Not measured: "
+                     + _named(failed, {n: experiments[n].get("reason", "") for n in failed}) + ".")
     if not notes:
-        return ""
+        return out
     body = "\n".join("    " + n for n in notes)
-    return f'!!! danger "Not the published figures"\n\n{body}\n\n'
+    return out + f'!!! danger "Not the published figures"\n\n{body}\n\n'

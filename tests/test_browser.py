@@ -2,8 +2,12 @@
 
 The site is the one built at quick scale in a temporary copy (conftest.quick_site). Every page
 loads with no failed request, no request leaving 127.0.0.1 and no broken image, in light and
-dark mode; each figure is visible and is exactly the SVG the results file draws; the palette
-toggle switches scheme and figure. Screenshots and the page weights go to test-artifacts/.
+dark mode. At phone width (390 x 844) and desktop width (1280), light and dark: no page
+scrolls sideways, every figure fits the width with text of at least 12 px, every verdict in a
+table is in view without scrolling, a "noisy" mark stays inside its line. Each figure is the
+SVG the results file draws, a tooltip on every point, its colours following the scheme (and
+the palette toggle); a verdict badge opens the evidence. Screenshots of every page at both
+widths in both schemes, and the page weights, go to test-artifacts/.
 """
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import functools
 import http.server
 import json
 import os
+import re
 import threading
 from pathlib import Path
 
@@ -125,19 +130,53 @@ def load(browser, base: str, path: str, scheme: str, viewport=DESKTOP):
     page = ctx.new_page()
     log = PageLog(page, base)
     page.goto(base + path, wait_until="networkidle")
-    # Figures load lazily: bring each into view and wait for the one this scheme shows.
-    for fig in page.locator("figure.chapter-figure").all():
-        fig.scroll_into_view_if_needed()
-        for img in fig.locator("img").all():
-            if img.is_visible():
-                img.evaluate("i => i.complete ? null : new Promise(r => { i.onload = i.onerror = r; })")
-    page.wait_for_load_state("networkidle")
     return ctx, page, log
 
 
 BROKEN_IMAGES = """() => [...document.images]
   .filter(i => i.checkVisibility() && (!i.complete || i.naturalWidth === 0))
   .map(i => i.getAttribute('src'))"""
+
+# Each figure as the reader sees it: its box, its smallest text on screen (font size in viewBox
+# units times the drawing's scale), its data points and those without a tooltip.
+FIGURES = """() => [...document.querySelectorAll('figure.chapter-figure svg.chapter-svg')].map(s => {
+  const r = s.getBoundingClientRect();
+  const texts = [...s.querySelectorAll('text')];
+  const points = [...s.querySelectorAll('g.fig-point, g.fig-book-point, g.fig-level, g.fig-segment, g.fig-gap')];
+  return {name: s.dataset.figure, left: r.left, right: r.right, width: r.width, height: r.height,
+          smallest: Math.min(...texts.map(t => parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a)),
+          points: points.length,
+          untitled: points.filter(g => !(g.querySelector(':scope > title') || {}).textContent).length};
+})"""
+
+# A verdict badge inside a table, and whether all of it is in view without scrolling: inside the
+# viewport and inside every ancestor that clips (a scrolling table, its wrapper).
+TABLE_VERDICTS = """() => [...document.querySelectorAll('table .verdict')].map(v => {
+  const r = v.getBoundingClientRect();
+  let right = document.documentElement.clientWidth, left = 0;
+  for (let a = v.parentElement; a; a = a.parentElement) {
+    const cs = getComputedStyle(a);
+    if (cs.overflowX !== 'visible') {
+      const ar = a.getBoundingClientRect();
+      right = Math.min(right, ar.right); left = Math.max(left, ar.left);
+    }
+  }
+  return {text: v.textContent, left: r.left, right: r.right, inView: r.left >= left - 1 && r.right <= right + 1,
+          shown: v.checkVisibility()};
+})"""
+
+# A noisy mark: inline in its sentence, on one line in prose; in a table cell it may wrap but
+# stays inside the cell.
+NOISY = """() => [...document.querySelectorAll('.noisy')].map(n => {
+  const cell = n.closest('td, th');
+  return {text: n.textContent, display: getComputedStyle(n).display, lines: n.getClientRects().length,
+          right: n.getBoundingClientRect().right, cell: !!cell,
+          cellRight: cell ? cell.getBoundingClientRect().right : null};
+})"""
+
+
+def shot_name(path: str) -> str:
+    return path.strip("/").replace("/", "_") or "index"
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
@@ -153,89 +192,227 @@ def test_every_page_loads_cleanly(served, browser, scheme):
             assert not log.foreign, f"{path}: requests leaving 127.0.0.1: {log.foreign}"
             assert page.evaluate(BROKEN_IMAGES) == [], f"{path}: broken images"
             weights[path or "/"] = log.transferred()
-            name = (path.strip("/").replace("/", "_") or "index")
-            page.screenshot(path=str(ARTIFACTS / f"{name}-{scheme}.png"), full_page=True)
         finally:
             ctx.close()
     (ARTIFACTS / f"transfer-{scheme}.json").write_text(json.dumps(weights, indent=1, sort_keys=True))
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
-def test_figures_are_visible_and_are_the_results(served, browser, scheme):
-    """Each drawn figure appears once, in view, and is byte for byte what the results draw."""
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390", "1280"])
+def test_every_page_fits_the_screen(served, browser, scheme, viewport):
+    """No page scrolls sideways; every figure fits the width, its text at least 12 px and a
+    tooltip on every point; every verdict in a table is in view; a noisy mark keeps to its line.
+    A full-page screenshot of each page goes to test-artifacts/<page>-<width>-<scheme>.png."""
     base, site, _, drawn = served
-    placed = {}
+    width = viewport["width"]
     for path in site_pages(site):
-        html = (site / path / "index.html").read_text()
-        for name in drawn:
-            if f'id="figure-{name}"' in html:
-                placed.setdefault(name, []).append(path)
-    for name, item in drawn.items():
-        if isinstance(item, figures.Rendered):
-            assert len(placed.get(name, [])) == 1, f"figure {name} is placed on {placed.get(name)}"
-    for name, paths in placed.items():
-        item = drawn[name]
-        ctx, page, log = load(browser, base, paths[0], scheme)
+        ctx, page, log = load(browser, base, path, scheme, viewport)
         try:
-            fig = page.locator(f"#figure-{name}")
-            if isinstance(item, figures.Missing):
-                assert fig.locator("img").count() == 0 and "not measured" in fig.inner_text()
-                continue
-            shown = [img for img in fig.locator("img").all() if img.is_visible()]
-            assert len(shown) == 1, f"{name}: {len(shown)} variants visible in {scheme} mode"
-            img = shown[0]
-            src = img.get_attribute("src")
-            assert src.endswith(f"figures/{name}-{scheme}.svg#only-{scheme}"), src
-            box = img.bounding_box()
-            assert box and box["width"] > 150 and box["height"] > 80, box
-            assert img.evaluate("i => i.complete && i.naturalWidth > 0")
-            assert img.get_attribute("alt") == item.alt
-            assert item.caption in fig.locator("figcaption").inner_text()
-            url = img.evaluate("i => i.currentSrc").split("#")[0]
-            got = [r for r in log.responses if r.url.split("#")[0] == url]
-            assert got, f"{name}: the browser did not fetch {url}"
-            assert got[0].response().body() == getattr(item, scheme), f"{name}: not the figure the results draw"
-            fig.screenshot(path=str(ARTIFACTS / f"figure-{name}-{scheme}.png"))
+            page.screenshot(path=str(ARTIFACTS / f"{shot_name(path)}-{width}-{scheme}.png"), full_page=True)
+            client = page.evaluate("document.documentElement.clientWidth")
+            overflow = page.evaluate("document.documentElement.scrollWidth") - client
+            assert overflow <= 1, f"{path} at {width}px: the page is {overflow}px wider than the screen"
+            for fig in page.evaluate(FIGURES):
+                name = fig["name"]
+                assert fig["left"] >= 0 and fig["right"] <= client + 0.5, f"{path}: figure {name} leaves the screen"
+                assert fig["width"] > 0.8 * min(client - 40, 500), f"{path}: figure {name} is {fig['width']}px wide"
+                assert fig["smallest"] >= 12, f"{path} at {width}px: figure {name} has text of {fig['smallest']:.1f}px"
+                assert fig["points"] > 0 and fig["untitled"] == 0, f"{path}: figure {name}: points without a tooltip"
+            for v in page.evaluate(TABLE_VERDICTS):
+                assert v["shown"] and v["inView"], f"{path} at {width}px: verdict {v} needs scrolling to be seen"
+            for n in page.evaluate(NOISY):
+                assert n["display"] == "inline", f"{path}: noisy mark {n} is not inline"
+                if n["cell"]:
+                    assert n["right"] <= n["cellRight"] + 0.5, f"{path} at {width}px: noisy mark {n} leaves its cell"
+                else:
+                    assert n["lines"] == 1 and n["right"] <= client + 0.5, \
+                        f"{path} at {width}px: noisy mark {n} breaks its line or leaves the screen"
         finally:
             ctx.close()
 
 
-def test_palette_toggle_switches_scheme_and_figures(served, browser):
+def test_the_claims_table_shows_every_verdict_without_scrolling(served, browser):
+    """At phone width each row is a card with the verdict first; at desktop width the table fits."""
+    base, site, _, _ = served
+    for viewport in (PHONE, DESKTOP):
+        ctx, page, _ = load(browser, base, "claims/", "light", viewport)
+        try:
+            rows = page.locator("table.claims-table tbody tr")
+            assert rows.count() > 0
+            client = page.evaluate("document.documentElement.clientWidth")
+            table = page.locator("table.claims-table")
+            assert table.evaluate("t => t.scrollWidth <= t.clientWidth + 1"), "the claims table scrolls"
+            for i in range(rows.count()):
+                row = rows.nth(i)
+                cell = row.locator("td.ct-verdict").bounding_box()
+                assert cell and cell["x"] >= 0 and cell["x"] + cell["width"] <= client + 0.5, (viewport, i)
+                if viewport is PHONE:   # the verdict comes first, on the row's top line
+                    claim = row.locator("td.ct-statement").bounding_box()
+                    assert cell["y"] < claim["y"], f"row {i}: the verdict is not first"
+        finally:
+            ctx.close()
+
+
+def test_figures_are_inline_and_are_the_results(served, browser):
+    """Each drawn figure is on one page, byte for byte the SVG the results draw, with its alt
+    text and caption; a figure whose data is missing says so instead."""
     base, site, _, drawn = served
-    shown = [n for n, item in drawn.items() if isinstance(item, figures.Rendered)]
-    if "benchmark" not in shown:
-        pytest.skip("the benchmark figure was not drawn on this build")
-    ctx, page, _ = load(browser, base, "chapter/benchmark/", "light")
+    placed = {}
+    for path in site_pages(site):
+        body = (site / path / "index.html").read_text()
+        for name in drawn:
+            if f'id="figure-{name}"' in body:
+                placed.setdefault(name, []).append(path)
+    assert not list(site.rglob("*.svg")) or all("figures" not in p.parts for p in site.rglob("*.svg"))
+    for name, item in drawn.items():
+        assert len(placed.get(name, [])) == 1, f"figure {name} is placed on {placed.get(name)}"
+        body = (site / placed[name][0] / "index.html").read_text()
+        if isinstance(item, figures.Missing):
+            continue
+        assert body.count(item.svg) == 1, f"{name}: the page does not hold the SVG the results draw"
+    for name, paths in placed.items():
+        item = drawn[name]
+        ctx, page, _ = load(browser, base, paths[0], "light")
+        try:
+            fig = page.locator(f"#figure-{name}")
+            if isinstance(item, figures.Missing):
+                assert fig.locator("svg").count() == 0 and "not measured" in fig.inner_text()
+                continue
+            svg = fig.locator("svg.chapter-svg")
+            assert svg.get_attribute("aria-label") == item.alt and svg.get_attribute("role") == "img"
+            assert item.caption in fig.locator("figcaption").inner_text()
+            titles = svg.evaluate("s => [...s.querySelectorAll('g > title')].map(t => t.textContent)")
+            assert len(titles) == item.svg.count("<title>") > 0
+            fig.screenshot(path=str(ARTIFACTS / f"figure-{name}-light.png"))
+        finally:
+            ctx.close()
+
+
+FIGURE_COLOURS = """() => [...document.querySelectorAll('svg.chapter-svg')].map(s => ({
+  name: s.dataset.figure,
+  text: getComputedStyle(s.querySelector('text.fig-fg')).fill,
+  muted: getComputedStyle(s.querySelector('text.fig-muted')).fill,
+  marks: [...new Set([...s.querySelectorAll('.fig-c, .fig-py, .fig-np')].map(
+      e => e.getAttribute('class') + ' ' + getComputedStyle(e).color))].sort()}))"""
+
+
+def _figure_pages(site: Path) -> list[str]:
+    return [p for p in site_pages(site) if "chapter-svg" in (site / p / "index.html").read_text()]
+
+
+def test_figure_colours_follow_the_scheme(served, browser):
+    """One drawing, two schemes: its text and marks take the colours of the scheme shown."""
+    base, site, _, _ = served
+    for path in _figure_pages(site):
+        seen = {}
+        for scheme in SCHEMES:
+            ctx, page, _ = load(browser, base, path, scheme)
+            try:
+                seen[scheme] = page.evaluate(FIGURE_COLOURS)
+                bg = page.evaluate("getComputedStyle(document.body).backgroundColor")
+                assert all(f["text"] != bg for f in seen[scheme])
+            finally:
+                ctx.close()
+        for light, dark in zip(seen["light"], seen["dark"]):
+            assert light["text"] != dark["text"] and light["muted"] != dark["muted"], (path, light["name"])
+            # C, Python and NumPy marks take our own colours for each scheme (chapter.css)
+            assert not set(light["marks"]) & set(dark["marks"]), (path, light["name"])
+
+
+def test_palette_toggle_recolours_the_figures(served, browser):
+    base, site, _, _ = served
+    path = _figure_pages(site)[0]
+    ctx, page, _ = load(browser, base, path, "light")
     try:
-        def visible_src() -> list[str]:
-            return [i.get_attribute("src") for i in page.locator("#figure-benchmark img").all() if i.is_visible()]
+        before = page.evaluate(FIGURE_COLOURS)
         assert page.evaluate("document.body.getAttribute('data-md-color-scheme')") == "default"
-        assert [s.rsplit("#", 1)[1] for s in visible_src()] == ["only-light"]
         page.locator("form[data-md-component=palette] label:visible").first.click()
         page.wait_for_function("document.body.getAttribute('data-md-color-scheme') === 'slate'")
-        page.locator("#figure-benchmark").scroll_into_view_if_needed()
-        assert [s.rsplit("#", 1)[1] for s in visible_src()] == ["only-dark"]
-        page.wait_for_function("""() => [...document.querySelectorAll('#figure-benchmark img')]
-            .filter(i => i.checkVisibility()).every(i => i.complete && i.naturalWidth > 0)""")
+        after = page.evaluate(FIGURE_COLOURS)
+        assert [f["text"] for f in after] != [f["text"] for f in before]
         page.screenshot(path=str(ARTIFACTS / "toggle-to-dark.png"))
         page.locator("form[data-md-component=palette] label:visible").first.click()
         page.wait_for_function("document.body.getAttribute('data-md-color-scheme') === 'default'")
-        assert [s.rsplit("#", 1)[1] for s in visible_src()] == ["only-light"]
+        assert page.evaluate(FIGURE_COLOURS) == before
     finally:
         ctx.close()
 
 
-@pytest.mark.parametrize("scheme", SCHEMES)
-def test_phone_width(served, browser, scheme):
-    """At phone width nothing pushes the page sideways; a figure scrolls inside its own frame."""
+OPEN = "el => el.querySelector('details.claim-evidence').open"
+
+
+def test_a_claim_badge_opens_and_closes_its_evidence_in_place(served, browser):
     base, site, _, _ = served
-    for path in [p for p in site_pages(site) if p.startswith("chapter/")]:
-        ctx, page, log = load(browser, base, path, scheme, viewport=PHONE)
-        try:
-            overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-            assert overflow <= 1, f"{path}: the page is {overflow}px wider than the phone"
-            assert page.evaluate(BROKEN_IMAGES) == [], f"{path}: broken images"
-            name = path.strip("/").replace("/", "_")
-            page.screenshot(path=str(ARTIFACTS / f"phone-{name}-{scheme}.png"), full_page=True)
-        finally:
-            ctx.close()
+    ctx, page, _ = load(browser, base, "chapter/benchmark/", "light", PHONE)
+    try:
+        box = page.locator(".claim").first
+        box.scroll_into_view_if_needed()
+        toggle = box.locator(".claim-head .verdict-toggle")
+        evidence = box.locator("details.claim-evidence")
+        assert not box.evaluate(OPEN) and toggle.get_attribute("aria-expanded") == "false"
+        y = page.evaluate("window.scrollY")
+        toggle.click()
+        assert box.evaluate(OPEN) and toggle.get_attribute("aria-expanded") == "true"
+        assert evidence.locator(".checks").is_visible()     # the check's numbers, in place
+        assert page.evaluate("window.scrollY") == y and page.url.endswith("chapter/benchmark/")
+        page.screenshot(path=str(ARTIFACTS / "badge-opens-evidence-390.png"))
+        toggle.click()
+        assert not box.evaluate(OPEN) and toggle.get_attribute("aria-expanded") == "false"
+        evidence.locator("summary").click()                  # the summary still works, and the badge follows
+        assert box.evaluate(OPEN) and toggle.get_attribute("aria-expanded") == "true"
+    finally:
+        ctx.close()
+
+
+def test_an_inline_verdict_opens_the_claim_it_links_to(served, browser):
+    """A verdict() badge in the prose goes to its claim box and opens the evidence; a badge in
+    the claims table does the same on the claim's own page."""
+    base, site, _, _ = served
+    inline = [p for p in site_pages(site)
+              if re.search(r'<a class="verdict-link" href="#claim-', (site / p / "index.html").read_text())]
+    assert inline, "no page has an inline verdict badge"
+    ctx, page, _ = load(browser, base, inline[0], "light", PHONE)
+    try:
+        link = page.locator('a.verdict-link[href^="#claim-"]:not(.verdict-toggle)').first
+        target = link.get_attribute("href")
+        box = page.locator(target)
+        assert not box.evaluate(OPEN)
+        link.click()
+        page.wait_for_function(f"document.querySelector('{target} details.claim-evidence').open")
+        assert box.evaluate("b => { const r = b.getBoundingClientRect(); return r.top < innerHeight && r.bottom > 0; }")
+        link.click()                                          # again, with the address already there
+        assert box.evaluate(OPEN)
+    finally:
+        ctx.close()
+    ctx, page, _ = load(browser, base, "claims/", "light", PHONE)
+    try:
+        link = page.locator("table.claims-table td.ct-verdict a.verdict-link").first
+        cid = link.get_attribute("href").rsplit("#", 1)[1]
+        link.click()
+        page.wait_for_function(f"document.getElementById('{cid}') && "
+                               f"document.getElementById('{cid}').querySelector('details.claim-evidence').open")
+        assert page.locator(f"#{cid} .verdict-toggle").get_attribute("aria-expanded") == "true"
+    finally:
+        ctx.close()
+
+
+def test_tapping_a_point_shows_its_tooltip_under_the_figure(served, browser):
+    """A phone has no hover: a tap on a data point writes its tooltip under the drawing."""
+    base, site, _, drawn = served
+    ctx = browser.new_context(viewport=PHONE, color_scheme="light", has_touch=True, is_mobile=True)
+    page = ctx.new_page()
+    try:
+        for path in _figure_pages(site):
+            page.goto(base + path, wait_until="networkidle")
+            for fig in page.locator("figure.chapter-figure:has(svg.chapter-svg)").all():
+                point = fig.locator("g.fig-point").first
+                mark = point.locator("circle, rect").last      # the topmost mark of the point
+                mark.scroll_into_view_if_needed()
+                mark.tap()
+                readout = fig.locator(".chapter-figure__readout")
+                title = point.evaluate("g => g.querySelector(':scope > title').textContent")
+                assert readout.inner_text().split() == title.split()
+                assert point.evaluate("g => g.classList.contains('is-selected')")
+        page.screenshot(path=str(ARTIFACTS / "tap-readout-390.png"))
+    finally:
+        ctx.close()

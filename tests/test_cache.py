@@ -15,6 +15,8 @@ import sys
 
 import pytest
 
+from macros.measure import record
+
 from conftest import verdict_on
 
 from macros.measure import runner, toolchain
@@ -171,8 +173,16 @@ def test_cachesim_without_valgrind(root, tmp_path, monkeypatch):
     ctx = Context(root=root, scale=SCALES["quick"], workdir=tmp_path, log=lambda m: None)
     out = loc.run_cachesim(ctx)
     assert out["facts"]["available"]["value"] is False
-    # Its simulated figures and evidence become "not measured" with this reason (record.py).
-    assert "not installed" in out["missing_tools"]["valgrind"] and out["evidence"] == {}
+    facts, evidence = out["facts"], out["evidence"]
+    exp = next(e for e in loc.EXPERIMENTS if e.name == "cachesim")
+    bugs = record.check_output("cachesim", "x.py", facts, evidence, exp.facts, exp.evidence,
+                               out.get("missing_tools"))
+    # Every count and the summary are "not measured" with the tool's reason, never text to parse.
+    assert bugs == []
+    for name in ("n", "d1_misses_per_elem_array", "ll_misses_per_elem_shuffled"):
+        assert facts[name]["not_measured"].startswith("valgrind is not installed"), name
+        assert "apt-get install valgrind" in facts[name]["not_measured"]
+    assert evidence["summary"]["not_measured"].startswith("valgrind is not installed")
 
 
 # ------------------------------------------------------------------ pysrc/list_scattered.py

@@ -1,22 +1,25 @@
 """The figures: drawn from fixed, fabricated data; byte-identical when the data is; absent when it is.
 
 The numbers below are made up for the tests (they are never measured results): each test
-asserts what the drawing did with them, which labels and values reach the SVG.
+asserts what the drawing did with them: which labels and values reach the SVG, and that
+every data point carries exactly the value, spread and provenance of the results it drew.
 """
 from __future__ import annotations
 
+import copy
 import html
 import json
 import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
 from conftest import declared
 from macros import figures, fmt
-from macros.figures import common, locality_times, sum_times
+from macros.figures import common, locality_times, style, sum_times, svg
 from macros.measure import runner, toolchain
 from macros.measure.ledger import Check, Claim, load
 from macros.measure.results import Results
@@ -38,18 +41,20 @@ def _fact(value, unit=None) -> dict:
 PROVENANCE = {
     "machine": {"cpu": "Test CPU 9000", "cores": 3, "kernel": "9.9.9-test", "virtualised": "no",
                 "caches": [{"level": 1, "type": "Data", "size": 48 << 10, "line": 64},
-                           {"level": 1, "type": "Instruction", "size": 32 << 10, "line": 64},
+                           {"level": 1, "type": "Instruction", "size": 40 << 10, "line": 64},
                            {"level": 2, "type": "Unified", "size": 2 << 20, "line": 64},
                            {"level": 3, "type": "Unified", "size": 16 << 20, "line": 64}]},
     "python": {"implementation": "CPython", "version": "3.99.0"},
     "compiler": "gcc (Test) 99.1.0",
     "scale": {"name": "quick"},
+    "date": "2099-01-02 03:04 UTC",
 }
+MEASURED_AT = "2099-01-02 03:04:05 UTC"
 
 
 def fabricated_doc() -> dict:
     n = 2_000_000
-    return {"provenance": PROVENANCE, "experiments": {
+    return {"provenance": copy.deepcopy(PROVENANCE), "experiments": {
         "sum": {"status": "ok", "facts": {
             "n": _fact(n), "c_opaque_O2": _timing(0.0011), "c_book_O2": _timing(2.1e-7),
             "c_book_O0": _timing(0.0041), "numpy_sum": _timing(0.0007), "py_sum_builtin": _timing(0.031),
@@ -72,7 +77,7 @@ def fabricated_doc() -> dict:
         "latency": {"status": "ok", "facts": {
             "staircase": _fact([{"bytes": 1 << k, "ns": 1.0 + k * k / 10, "q1": 0.9 + k * k / 10,
                                  "q3": 1.1 + k * k / 10} for k in range(12, 27, 2)]),
-            "l1_ns": _fact(1.7, "ns"), "ram_ns": _fact(77.0, "ns")}},
+            "l1_ns": {**_fact(1.7, "ns"), "bytes": 1 << 14}, "ram_ns": {**_fact(77.0, "ns"), "bytes": 1 << 26}}},
         "locality": {"status": "ok", "facts": {
             "n": _fact(n), "ns_per_elem_array": _fact(0.37, "ns"), "ns_per_elem_list_ordered": _fact(1.3, "ns"),
             "ns_per_elem_list_shuffled": _fact(11.0, "ns")}},
@@ -82,9 +87,17 @@ def fabricated_doc() -> dict:
     }}
 
 
+def stamped(doc: dict) -> dict:
+    """Each experiment as the engine records it: when it was measured."""
+    for exp in doc["experiments"].values():
+        if exp.get("status") == "ok":
+            exp.setdefault("measured_at", MEASURED_AT)
+    return doc
+
+
 def results(doc: dict) -> Results:
     """The figures read a results document through the experiments' declarations."""
-    return Results(doc, declared())
+    return Results(stamped(doc), declared())
 
 
 def fabricated_claims() -> dict[str, Claim]:
@@ -104,31 +117,98 @@ def fabricated_claims() -> dict[str, Claim]:
     }
 
 
-def svg_text(svg: bytes) -> str:
-    """All text drawn in the SVG (svg.fonttype 'none' keeps it as <text>)."""
-    root = ET.fromstring(svg)
+NS = {"s": "http://www.w3.org/2000/svg"}
+
+
+def svg_text(markup: str) -> str:
+    """All text drawn in the SVG, one <text> a line (tooltips not included)."""
+    root = ET.fromstring(markup)
     return "\n".join("".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text"))
+
+
+def points(markup: str, role: str = "fig-point") -> list[ET.Element]:
+    """The data points of a drawing: <g> elements of the class, each with a <title> and data-*."""
+    root = ET.fromstring(markup)
+    return [g for g in root.iter("{http://www.w3.org/2000/svg}g") if role in (g.get("class") or "").split()]
+
+
+def tooltip(g: ET.Element) -> str:
+    t = g.find("s:title", NS)
+    return t.text if t is not None else ""
+
+
+def by(gs: list[ET.Element], attr: str) -> dict[str, ET.Element]:
+    return {g.get(f"data-{attr}"): g for g in gs}
+
+
+def draw(name: str, doc: dict | None = None) -> str:
+    return figures.draw(name, results(doc or fabricated_doc()), fabricated_claims())
 
 
 # ---------------------------------------------------------------- the figures
 
 
 @pytest.mark.parametrize("name", figures.NAMES)
-def test_each_figure_draws_valid_svg_in_both_schemes(name):
-    doc, claims = fabricated_doc(), fabricated_claims()
-    item = figures.render(name, results(doc), claims)
+def test_each_figure_is_one_inline_svg_that_fits_any_width(name):
+    item = figures.render(name, results(fabricated_doc()), fabricated_claims())
     assert isinstance(item, figures.Rendered), item
-    for svg in (item.light, item.dark):
-        root = ET.fromstring(svg)
-        assert root.tag == "{http://www.w3.org/2000/svg}svg"
-        text = svg.decode()
-        assert "<image" not in text and "@font-face" not in text and "url(http" not in text
-        assert "<dc:date>" not in text   # no timestamp
-    assert item.light != item.dark
-    assert item.width > 200 and item.height > 100
+    root = ET.fromstring(item.svg)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    assert root.get("viewBox") == f"0 0 {svg.WIDTH} {item.height}" and root.get("width") == "100%"
+    assert root.get("height") is None                   # the height follows the width
+    assert root.get("role") == "img" and root.get("aria-label") == item.alt
+    assert "<image" not in item.svg and "@font-face" not in item.svg and "url(" not in item.svg
+    assert "<style" not in item.svg and " id=" not in item.svg   # two figures can share a page
+    assert item.height > 150 and item.alt and len(item.alt) > 40
     assert "Test CPU 9000" in item.caption and "scale quick" in item.caption
-    assert "logarithm" in item.caption.lower() or "linear" in item.caption.lower()
-    assert item.alt and len(item.alt) > 40
+    assert any(w in item.caption.lower() for w in ("logarithm", "linear", "not to scale"))
+
+
+@pytest.mark.parametrize("name", figures.NAMES)
+def test_colours_come_from_the_page_so_one_drawing_follows_both_schemes(name):
+    """No colour is written into the drawing: marks use currentColor, roles name the colour."""
+    markup = draw(name)
+    root = ET.fromstring(markup)
+    for el in root.iter():
+        for attr in ("fill", "stroke", "color", "style"):
+            v = el.get(attr)
+            assert v in (None, "none", "currentColor"), f"{el.tag} {attr}={v}"
+        for cls in (el.get("class") or "").split():
+            if el is root:
+                assert cls == "chapter-svg"
+                continue
+            assert cls.startswith("fig-"), cls
+            assert cls.removeprefix("fig-") in (*style.ROLES, *style.DATA_GROUPS), cls
+
+
+def test_the_stylesheet_colours_every_role_in_both_schemes(root):
+    css = (root / "docs/assets/chapter.css").read_text()
+    for role, var in style.ROLES.items():
+        rule = re.search(r"([^{}]*\.fig-" + re.escape(role) + r"\b[^{}]*)\{([^}]*)\}", css)
+        assert rule and f"var({var})" in rule.group(2), f"no colour for role {role} in chapter.css"
+    for var in ("--chapter-c", "--chapter-py", "--chapter-np"):
+        light = re.search(r":root\s*\{[^}]*" + var + r":\s*(#[0-9a-f]+)", css)
+        dark = re.search(r'\[data-md-color-scheme="slate"\]\s*\{[^}]*' + var + r":\s*(#[0-9a-f]+)", css)
+        assert light and dark and light.group(1) != dark.group(1), var
+
+
+@pytest.mark.parametrize("name", figures.NAMES)
+def test_text_is_legible_on_a_phone(name):
+    """Sized for a drawing WIDTH units wide, about a phone's content width: no text under SMALL."""
+    root = ET.fromstring(draw(name))
+    sizes = [float(t.get("font-size")) for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert sizes and min(sizes) >= svg.SMALL >= 12.5
+    assert svg.WIDTH <= 360
+
+
+@pytest.mark.parametrize("name", figures.NAMES)
+def test_every_data_point_has_a_tooltip_with_its_provenance(name):
+    gs = points(draw(name))
+    assert gs
+    for g in gs:
+        tip = tooltip(g)
+        assert "Test CPU 9000" in tip and MEASURED_AT in tip, tip
+        assert "3.99.0" in tip and "gcc 99.1.0" in tip, tip
 
 
 @pytest.mark.parametrize("name", figures.NAMES)
@@ -136,7 +216,7 @@ def test_identical_data_gives_identical_bytes(name):
     a = figures.render(name, results(fabricated_doc()), fabricated_claims())
     common.MEMO.clear()   # drawn afresh, not remembered
     b = figures.render(name, results(json.loads(json.dumps(fabricated_doc()))), fabricated_claims())
-    assert (a.light, a.dark, a.alt, a.caption) == (b.light, b.dark, b.alt, b.caption)
+    assert (a.svg, a.alt, a.caption) == (b.svg, b.alt, b.caption)
 
 
 def test_identical_bytes_across_processes(root):
@@ -144,8 +224,8 @@ def test_identical_bytes_across_processes(root):
     code = ("import sys, json, hashlib; sys.path[:0] = [sys.argv[1], sys.argv[1] + '/tests']\n"
             "from test_figures import fabricated_doc, fabricated_claims, results\n"
             "from macros import figures\n"
-            "print(json.dumps({n: hashlib.sha256(figures.draw(n, results(fabricated_doc()), fabricated_claims(),"
-            " 'dark')).hexdigest() for n in figures.NAMES}))")
+            "print(json.dumps({n: hashlib.sha256(figures.draw(n, results(fabricated_doc()), fabricated_claims())"
+            ".encode()).hexdigest() for n in figures.NAMES}))")
     runs = [subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True, text=True,
                            env={"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin"}, check=True).stdout
             for seed in ("1", "2")]
@@ -154,35 +234,56 @@ def test_identical_bytes_across_processes(root):
 
 def test_changed_data_changes_the_figure():
     doc = fabricated_doc()
-    before = figures.draw("benchmark", results(doc), fabricated_claims())
+    before = draw("benchmark", doc)
     doc["experiments"]["sum"]["facts"]["py_loop"] = _timing(0.094)
-    assert figures.draw("benchmark", results(doc), fabricated_claims()) != before
+    assert draw("benchmark", doc) != before
 
 
-def test_benchmark_draws_each_timing_and_the_books_figures_scaled_to_n():
+def _spread(f: dict) -> tuple[float, float, float, float]:
+    s = f["spread"]
+    return s["q1"], s["q3"], s["min"], s["max"]
+
+
+def test_benchmark_points_are_the_results_and_the_books_figures_scaled_to_n():
     doc, claims = fabricated_doc(), fabricated_claims()
-    text = svg_text(figures.draw("benchmark", results(doc), claims))
+    markup = draw("benchmark", doc)
+    text = svg_text(markup)
     facts = doc["experiments"]["sum"]["facts"]
+    drawn = by(points(markup), "ref")
+    assert set(drawn) == {f"sum.{name}" for name, _, _ in sum_times.SUM_ROWS}
     for name, label, _ in sum_times.SUM_ROWS:
-        assert label in text
-        assert fmt.seconds(facts[name]["value"]) in text
+        g = drawn[f"sum.{name}"]
+        assert float(g.get("data-value")) == facts[name]["value"]
+        assert tuple(float(g.get(f"data-{k}")) for k in ("q1", "q3", "min", "max")) == _spread(facts[name])
+        assert label in text and fmt.seconds(facts[name]["value"]) in text
+        assert fmt.seconds(facts[name]["value"]) in tooltip(g) and "middle half of 4 values" in tooltip(g)
     n = facts["n"]["value"]
     # the ledger's seconds (not its ratio) land beside their rows, scaled from the book's n
+    books = by(points(markup, "fig-book-point"), "claim")
+    assert set(books) == {"loop", "c"}
     for cid, fact_name in (("loop", "py_loop"), ("c", "c_book_O2")):
-        expected = claims[cid].checks[0].expected
-        assert f"book: {fmt.seconds(expected * n / sum_times.BOOK_N_SUM)}" in text
+        expected = claims[cid].checks[0].expected * n / sum_times.BOOK_N_SUM
+        assert float(books[cid].get("data-book")) == pytest.approx(expected, rel=1e-12)
+        assert f"book: {fmt.seconds(expected)}" in text
     assert "(folded)" in text
     assert f"{n:,}" in text
 
 
-def test_sizes_draws_each_pair_and_the_ledger_sizes():
+def test_sizes_bars_are_the_results_and_the_ledger_sizes():
     doc, claims = fabricated_doc(), fabricated_claims()
     item = figures.render("sizes", results(doc), claims)
-    text = svg_text(item.light)
-    for p in doc["experiments"]["sizes"]["facts"]["pairs"]["value"]:
+    text = svg_text(item.svg)
+    bars = {(g.get("data-slug"), g.get("data-side")): g for g in points(item.svg)}
+    pairs = doc["experiments"]["sizes"]["facts"]["pairs"]["value"]
+    for p in pairs:
         assert p["what"] in text and f"{p['py_bytes']} B" in text
+        assert int(bars[(p["slug"], "py")].get("data-bytes")) == p["py_bytes"]
+        assert f"sys.getsizeof({p['py_value']}) = {p['py_bytes']} B" in tooltip(bars[(p["slug"], "py")])
         if p["c_bytes"] is not None:
-            assert f"{p['c_bytes']} B" in text
+            assert int(bars[(p["slug"], "c")].get("data-bytes")) == p["c_bytes"]
+        else:
+            assert (p["slug"], "c") not in bars
+    assert len(bars) == sum(1 + (p["c_bytes"] is not None) for p in pairs)
     assert "no C counterpart" in text
     assert "the book's figure" in text
     assert "a small integer: C int 5 B, Python 42 31 B" in item.alt
@@ -193,39 +294,66 @@ def test_sizes_falls_back_to_section_one_facts():
     del doc["experiments"]["sizes"]
     doc["experiments"]["cside"] = {"status": "ok", "facts": {"c_sizeof_int": _fact(7, "B")}}
     doc["experiments"]["pyside"] = {"status": "ok", "facts": {"getsizeof_42": _fact(29, "B")}}
-    text = svg_text(figures.draw("sizes", results(doc), fabricated_claims()))
-    assert "7 B" in text and "29 B" in text
+    markup = draw("sizes", doc)
+    assert sorted(int(g.get("data-bytes")) for g in points(markup)) == [7, 29]
+    assert "7 B" in svg_text(markup) and "29 B" in svg_text(markup)
 
 
 def test_layout_marks_segments_gaps_and_variables():
     doc = fabricated_doc()
-    item = figures.render("layout", results(doc), fabricated_claims())
-    text = svg_text(item.light)
-    for name in ("text", "data", "heap", "libc", "stack"):
-        assert name in text
-    assert text.count("libc") == 1               # its two mappings drawn as one block
+    markup = draw("layout", doc)
+    text = svg_text(markup)
+    segments = points(markup, "fig-segment")
+    assert [g.get("data-name") for g in segments] == ["stack", "libc", "heap", "data", "text"]   # high to low
+    libc = by(segments, "name")["libc"]       # its two mappings drawn as one block
+    assert (libc.get("data-start"), libc.get("data-end")) == ("0x7f0000000000", "0x7f0000104000")
+    assert "2 mappings" in tooltip(libc)
     assert "0x000000001000" in text               # real start addresses
-    assert "function main  0x000000001234" in text and "a local  0x7ffff0020010" in text
+    drawn = by(points(markup), "name")
+    for p in doc["experiments"]["layout"]["facts"]["points"]["value"]:
+        g = drawn[p["name"]]
+        address = int(p["address"], 0) if isinstance(p["address"], str) else p["address"]
+        assert int(g.get("data-address"), 16) == address and g.get("data-segment") == p["segment"]
+    assert "function main" in text and "0x000000001234" in text and "0x7ffff0020010" in text
     gap = 0x7f0000000000 - 0x921000
     assert f"unmapped {common.big_bytes(gap)}" in text
+    assert int(by(points(markup, "fig-gap"), "bytes")[repr(gap)].get("data-bytes")) == gap
 
 
-def test_latency_draws_cache_sizes_and_the_books_reference_lines():
+def test_latency_points_are_the_staircase_with_cache_sizes_and_the_books_lines():
     doc, claims = fabricated_doc(), fabricated_claims()
-    text = svg_text(figures.draw("latency", results(doc), claims))
+    markup = draw("latency", doc)
+    text = svg_text(markup)
+    steps = doc["experiments"]["latency"]["facts"]["staircase"]["value"]
+    drawn = points(markup)
+    assert [(int(g.get("data-bytes")), float(g.get("data-ns")), float(g.get("data-q1")), float(g.get("data-q3")))
+            for g in drawn] == [(s["bytes"], s["ns"], s["q1"], s["q3"]) for s in steps]
     assert "L1d 48 KiB" in text and "L2 2 MiB" in text and "L3 16 MiB" in text
-    assert "32 KiB" not in text   # the instruction cache holds no data: not drawn
+    assert "40 KiB" not in text   # the instruction cache holds no data: not drawn
     # the book's figures as the ledger prints them, not the verdict rule's bounds
     assert "the book: 1.5 ns" in text and "the book: 170 ns" in text
     assert "120" not in text and "113" not in text
+    levels = by(points(markup, "fig-level"), "ref")
+    assert set(levels) == {"latency.l1_ns", "latency.ram_ns"}
+    for ref, g in levels.items():
+        f = doc["experiments"]["latency"]["facts"][ref.partition(".")[2]]
+        assert (float(g.get("data-ns")), int(g.get("data-bytes"))) == (f["value"], f["bytes"])
+    assert "L1" in text and "RAM" in text
 
 
 def test_locality_draws_every_measured_layout_and_skips_the_rest():
-    doc, claims = fabricated_doc(), fabricated_claims()
-    text = svg_text(figures.draw("locality", results(doc), claims))
+    doc = fabricated_doc()
+    markup = draw("locality", doc)
+    text = svg_text(markup)
     facts = {**doc["experiments"]["locality"]["facts"], **doc["experiments"]["pylocality"]["facts"]}
+    drawn = by(points(markup), "ref")
     for name, label, _ in locality_times.LOCALITY_ROWS:
         assert (label in text) == (name in facts)
+        ref = [r for r in drawn if r.endswith("." + name)]
+        if name in facts:
+            assert float(drawn[ref[0]].get("data-value")) == facts[name]["value"]
+        else:
+            assert not ref
     assert "book: 18.0 ns" in text
     # a whole-sum time of the book's count, drawn per element
     assert f"book: {fmt.sig(0.07 / locality_times.BOOK_N_NODES * 1e9)} ns" in text
@@ -234,12 +362,53 @@ def test_locality_draws_every_measured_layout_and_skips_the_rest():
 def test_locality_draws_the_c_rows_when_the_python_experiment_failed():
     doc = fabricated_doc()
     doc["experiments"]["pylocality"] = {"status": "failed", "reason": "no numpy", "file": "pysrc/list_scattered.py"}
-    text = svg_text(figures.draw("locality", results(doc), fabricated_claims()))
+    text = svg_text(draw("locality", doc))
     assert "C array" in text and "Python list" not in text and "NumPy" not in text
     doc["experiments"]["locality"] = {"status": "failed", "reason": "timed out", "file": "csrc/array_vs_list.c"}
     item = figures.render("locality", results(doc), fabricated_claims())
     assert item == figures.Missing("locality", "locality (csrc/array_vs_list.c): timed out; "
                                                "pylocality (pysrc/list_scattered.py): no numpy")
+
+
+def test_text_and_tooltips_are_escaped():
+    doc = fabricated_doc()
+    doc["experiments"]["sizes"]["facts"]["pairs"]["value"][0]["py_value"] = "<b>&\"x\""
+    doc["provenance"]["machine"]["cpu"] = "CPU <9000> & co"
+    markup = draw("sizes", doc)
+    root = ET.fromstring(markup)            # still well-formed
+    assert "<b>" not in markup and "&lt;b&gt;" in markup
+    assert any("CPU <9000> & co" in tooltip(g) for g in points(markup))
+    assert root is not None
+
+
+def test_labels_stay_inside_the_drawing():
+    """Text anchored at its start, middle or end stays within the viewBox by the width estimate."""
+    for name in figures.NAMES:
+        root = ET.fromstring(draw(name))
+        width = float(root.get("viewBox").split()[2])
+        for t in root.iter("{http://www.w3.org/2000/svg}text"):
+            x, w = float(t.get("x")), svg.text_width("".join(t.itertext()), float(t.get("font-size")),
+                                                     mono=t.get("font-family") is not None)
+            anchor = t.get("text-anchor", "start")
+            left = x if anchor == "start" else (x - w / 2 if anchor == "middle" else x - w)
+            assert left >= -0.5 and left + w <= width + 0.5, (name, "".join(t.itertext()), left, left + w)
+
+
+def test_text_width_estimate_and_wrapping():
+    assert svg.text_width("mmm", 10) > svg.text_width("iii", 10)
+    assert svg.text_width("0x12", 10, mono=True) == pytest.approx(4 * 0.61 * 10)
+    lines = svg.wrap("one two three four five six seven", 13, 80)
+    assert " ".join(lines) == "one two three four five six seven"
+    assert all(svg.text_width(line, 13) <= 80 for line in lines if " " in line)
+    assert svg.num(1.005) in ("1", "1.01", "1.0") and svg.num(-0.001) == "0" and svg.num(2.50) == "2.5"
+
+
+def test_log_scale_and_ticks():
+    s = svg.Scale(1e-6, 1e-2, 0, 400, log=True)
+    assert s(1e-6) == 0 and s(1e-2) == 400 and s(1e-4) == pytest.approx(200)
+    assert svg.decades(3e-7, 2e-2) == [1e-6, 1e-5, 1e-4, 1e-3, 1e-2]
+    kept = svg.spaced(svg.decades(1e-9, 1e3), svg.Scale(1e-9, 1e3, 0, 120, log=True), common.seconds_tick)
+    assert 1 < len(kept) < 13 and kept[0] == 1e-9
 
 
 # ---------------------------------------------------------------- missing data
@@ -292,20 +461,24 @@ def test_facts_an_experiment_does_not_declare_are_not_drawn():
 # ---------------------------------------------------------------- the HTML
 
 
-def test_figure_html_pairs_light_and_dark_with_alt_and_caption():
+def test_figure_html_places_the_drawing_with_its_caption():
     item = figures.render("sizes", results(fabricated_doc()), fabricated_claims())
-    out = figures.figure_html(item, "../../")
-    assert out.count("<img ") == 2
-    assert 'src="../../figures/sizes-light.svg#only-light"' in out
-    assert 'src="../../figures/sizes-dark.svg#only-dark"' in out
-    assert out.count(f'alt="{html.escape(item.alt, quote=True)}"') == 2
-    assert "<figcaption>" in out and "Test CPU 9000" in out
-    assert 'id="figure-sizes"' in out
+    out = figures.figure_html(item)
+    assert "<img" not in out and out.count("<svg ") == 1 and item.svg in out
+    assert f'aria-label="{html.escape(item.alt, quote=True)}"' in out
+    assert f"<figcaption>{html.escape(item.caption, quote=True)}</figcaption>" in out and "Test CPU 9000" in out
+    assert out.startswith('<figure class="chapter-figure" id="figure-sizes">')
 
 
 def test_figure_html_for_missing_data_is_a_note_not_an_image():
-    out = figures.figure_html(figures.Missing("latency", "experiment 'latency' <failed>"), "../")
-    assert "<img" not in out and "not-measured" in out and "&lt;failed&gt;" in out
+    out = figures.figure_html(figures.Missing("latency", "experiment 'latency' <failed>"))
+    assert "<svg" not in out and "not-measured" in out and "&lt;failed&gt;" in out
+
+
+def test_the_hooks_write_no_figure_files(root):
+    """The figures live in their pages: a move off MkDocs needs no hook to write them."""
+    hooks = (root / "macros/hooks.py").read_text()
+    assert "figures" not in hooks.split('"""', 2)[2]
 
 
 def test_book_marks_come_from_the_ledger(root):
@@ -353,12 +526,46 @@ def test_sizes_listings(root, tmp_path):
             assert p["c_bytes"] == int(c_map[p["c_type"]])
 
 
-def test_extrapolated_quartiles_below_zero_are_clipped(recwarn):
-    """Quartiles of two repeats can fall below zero; a log axis must not be asked to show them."""
+def test_extrapolated_quartiles_below_zero_are_clipped():
+    """Quartiles of two repeats can fall below zero: the data say so, the drawing stays positive."""
     doc = fabricated_doc()
     steps = doc["experiments"]["latency"]["facts"]["staircase"]["value"]
     steps[2] = {**steps[2], "q1": -3.0}
     doc["experiments"]["sum"]["facts"]["numpy_sum"]["spread"]["q1"] = -1e-4
-    assert figures.draw("latency", results(doc), fabricated_claims()) is not None
-    assert figures.draw("benchmark", results(doc), fabricated_claims()) is not None
-    assert not [w for w in recwarn if "non-positive" in str(w.message)]
+    latency = draw("latency", doc)
+    assert float(points(latency)[2].get("data-q1")) == -3.0      # the tooltip's data as recorded
+    height = float(ET.fromstring(latency).get("viewBox").split()[3])
+    for d in re.findall(r' d="([^"]+)"', latency):
+        ys = [float(v) for v in re.findall(r"-?[\d.]+", d)[1::2]]
+        assert all(0 <= y <= height for y in ys)
+    bench = draw("benchmark", doc)
+    numpy = by(points(bench), "ref")["sum.numpy_sum"]
+    assert float(numpy.get("data-q1")) > 0                       # clipped to the fastest value seen
+
+
+def test_level_labels_do_not_collide_at_the_crowded_right_end():
+    """Two levels read one size apart at the largest working sets (as a VM's L3 and RAM can be):
+    their labels stay apart, off the circles, inside the drawing."""
+    doc = fabricated_doc()
+    facts = doc["experiments"]["latency"]["facts"]
+    steps = facts["staircase"]["value"]
+    facts["l3_ns"] = {**_fact(steps[-2]["ns"], "ns"), "bytes": steps[-2]["bytes"]}
+    facts["ram_ns"] = {**_fact(steps[-1]["ns"], "ns"), "bytes": steps[-1]["bytes"]}
+    root = ET.fromstring(draw("latency", doc))
+    width = float(root.get("viewBox").split()[2])
+    boxes, circles = [], []
+    for g in points(ET.tostring(root, encoding="unicode"), "fig-level"):
+        t = g.find("s:text", NS)
+        c = g.find("s:circle", NS)
+        boxes.append(svg.label_box(float(t.get("x")), float(t.get("y")), t.text, float(t.get("font-size")),
+                                   t.get("text-anchor", "start")))
+        cx, cy, r = (float(c.get(k)) for k in ("cx", "cy", "r"))
+        circles.append((cx - r, cy - r, cx + r, cy + r))
+    assert len(boxes) == 3
+    placer = svg.Placer()
+    for box in boxes:
+        assert box[0] >= 0 and box[2] <= width
+        assert placer.free(box), box
+        placer.take(box)
+    for box in boxes:
+        assert all(svg.Placer([c]).free(box) for c in circles), box

@@ -32,7 +32,8 @@ def test_ratio(value, text):
 
 
 @pytest.mark.parametrize("fact, text", [
-    ({"value": True, "unit": None}, "True"),
+    ({"value": True, "unit": None}, "yes"),
+    ({"value": False, "unit": None}, "no"),
     ({"value": "STORE_NAME", "unit": None}, "STORE_NAME"),
     ({"value": 10_000_000, "unit": None}, "10,000,000"),
     ({"value": -5, "unit": None}, "-5"),
@@ -63,3 +64,17 @@ def test_ratio_with_interval():
 def test_timing_with_interval():
     t = {**TIMING, "ci_low": 0.0353, "ci_high": 0.0361}
     assert fmt.with_spread(t) == "35.7 ms (95% CI ±1.1%, 18 values)"
+
+
+def test_plural():
+    assert [fmt.plural(n, "claim") for n in (0, 1, 2)] == ["0 claims", "1 claim", "2 claims"]
+    assert fmt.plural(1, "was", "were") == "1 was" and fmt.plural(3, "was", "were") == "3 were"
+
+
+def test_rule_in_words():
+    from macros.measure.ledger import Check
+    assert fmt.rule(Check("a.b", "true"), None) == "yes"
+    assert fmt.rule(Check("a.b", "eq", expected=4), "B") == "4 B"
+    assert fmt.rule(Check("a.b", "within", expected=24, factor=2.0), "x") == "within 2× of 24.0× (12.0× to 48.0×)"
+    assert fmt.rule(Check("a.b", "range", min=50), "ns") == "at least 50.0 ns"
+    assert fmt.rule(Check("a.b", "range", min=0, max=1.3), "x") == "at most 1.30×"

@@ -161,6 +161,11 @@ HEAD = '[[claim]]\nid = "a"\nsection = 1\nstatement = "s"\nbook = "b"\nmeasure =
      "no experiment declares the fact 'cside.c_sizeof_itn'; nearest declared: cside.c_sizeof_int"),
     (HEAD + 'checks = [{ fact = "cside.c_sizeof_int", op = "eq", expected = 4 }]\n'
             'examples = [{ verdict = "hold", facts = {} }]\n', "example verdict 'hold'"),
+    (HEAD + 'checks = [{ fact = "cside.c_sizeof_int", op = "eq", expected = 4 }]\n',
+     "the fact 'cside.c_sizeof_int' has no label; the claim box prints it"),
+    (HEAD + 'checks = [{ fact = "cside.c_sizeof_int", op = "eq", expected = 4, label = "sizeof(int)" }]\n'
+            'show = ["cside.c_sizeof_int", "cside.c_local_region"]\n',
+     "the fact 'cside.c_local_region' has no label"),
     ("[[claim]\n", "not valid TOML"),
 ])
 def test_bad_ledger_is_refused_with_a_reason(tmp_path, body, message):

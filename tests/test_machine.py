@@ -311,3 +311,20 @@ def test_cachesim_records_the_simulated_geometry(root, tmp_path, monkeypatch, na
         assert evidence["geometry_notes"].splitlines() == list(geo.reasons)
     else:
         assert "machine's own" in evidence["geometry_notes"]
+
+
+# ------------------------------------------------------------------ CHAPTER_SYSFS_ROOT (a testing aid)
+
+def test_sysfs_root_from_the_environment_reaches_every_reader(tmp_path, monkeypatch):
+    root = write_tree(tmp_path / "root", MACHINES["amd-zen1"], mem_kb=4000)
+    real = provenance.cache_sizes()
+    monkeypatch.setenv(machine.ROOT_ENV, str(root))
+    assert machine.system_root() == root
+    assert [c.size for c in machine.read_caches()] == [r[2] for r in MACHINES["amd-zen1"]]
+    assert machine.read_mem_total() == 4000 * 1024
+    assert [c["size"] for c in provenance.cache_sizes()] == [r[2] for r in MACHINES["amd-zen1"]]
+    # The latency sweep and cachegrind read the same tree, through machine.read_caches().
+    assert cg.choose_geometry(machine.read_caches()).describe() == \
+        cg.choose_geometry([as_cache(r) for r in MACHINES["amd-zen1"]]).describe()
+    monkeypatch.delenv(machine.ROOT_ENV)
+    assert machine.system_root() == Path("/") and provenance.cache_sizes() == real

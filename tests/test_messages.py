@@ -35,8 +35,8 @@ def test_bad_mode_in_the_environment_stops_the_build(tmp_path):
 
 
 @pytest.mark.parametrize("edit, says", [
-    (lambda t: t.replace('checks = [{ fact = "cside.c_sizeof_int", op = "eq", expected = 4 }]',
-                         'checks = [{ fact = "cside.c_sizeof_int", op = "eq", expectd = 4 }]'),
+    (lambda t: t.replace('checks = [{ fact = "cside.c_sizeof_int", op = "eq", expected = 4,',
+                         'checks = [{ fact = "cside.c_sizeof_int", op = "eq", expectd = 4,'),
      "unknown key 'expectd'; did you mean 'expected'"),
     (lambda t: t.replace('op = "eq", expected = 4', 'op = "equals", expected = 4', 1), "op 'equals' is not a rule"),
     (lambda t: t.replace('book = "4 B"', 'book = ""', 1), "`book` is empty"),

@@ -1,56 +1,54 @@
 """The chapter's figures, drawn from the results (read through `Results`) and the claims
-ledger. Pure.
+ledger, as SVG written by our own code and placed inline in the page. Pure.
 
 Every number drawn comes from the results a build wrote (measured figures) or from
-claims.toml (the book's figures); nothing is typed here. Each figure is an SVG in two
-variants, one for material's light scheme and one for its dark scheme, and is byte-identical
-whenever its data is: no dates, a fixed hash salt, text drawn as paths (no fonts fetched).
+claims.toml (the book's figures); nothing is typed here. One drawing serves both colour
+schemes: its marks are drawn in `currentColor` under class names that the page's CSS
+colours (docs/assets/chapter.css). It is sized in viewBox units for a phone's width and
+scales to its container. Every data point carries its value, spread and provenance in a
+<title> (the tooltip) and in data-* attributes. The same data give the same bytes.
 
 A figure whose data is missing (an experiment or a fact not measured, or failed) is not drawn:
 `draw` returns None and `render` returns a `Missing` with the reason, so the page shows a
-"not measured" note instead of a broken image.
+"not measured" note instead of a broken figure.
 
 One module per figure (sum_times, value_sizes, address_space, latency_staircase,
-locality_times); style.py holds the look, common.py what they share.
+locality_times); svg.py writes SVG (drawing, scales, ticks, text, escaping), style.py holds
+the look that is not colour, common.py what the figures share.
 """
 from __future__ import annotations
 
 import html
+import math
 
 from ..measure.ledger import Claim
 from ..measure.results import Results
 from . import address_space, latency_staircase, locality_times, sum_times, value_sizes
-from .common import Missing, Rendered, Spec, draw_svg, px
-from .style import DARK, LIGHT
+from .common import Missing, Rendered, Spec, draw_svg
+from .svg import WIDTH
 
-__all__ = ["SPECS", "NAMES", "Rendered", "Missing", "draw", "render", "render_all", "paths", "figure_html"]
-
-FOLDER = "figures"   # where the SVGs go in the built site (never into docs/)
+__all__ = ["SPECS", "NAMES", "Rendered", "Missing", "draw", "render", "render_all", "figure_html"]
 
 SPECS: dict[str, Spec] = {m.SPEC.name: m.SPEC for m in (
     address_space, sum_times, latency_staircase, value_sizes, locality_times)}
 NAMES = tuple(SPECS)
 
 
-def draw(name: str, results: Results, claims: dict[str, Claim], theme: str = "light") -> bytes | None:
-    """One figure's SVG for one scheme, or None while its data is missing."""
-    spec = SPECS[name]
-    data = spec.extract(results, claims)
-    if isinstance(data, str):
-        return None
-    return draw_svg(spec, data, LIGHT if theme == "light" else DARK)
-
-
 def render(name: str, results: Results, claims: dict[str, Claim]) -> Rendered | Missing:
-    """Both variants of one figure with its alt text and caption, or why it cannot be drawn."""
+    """One figure's inline SVG with its alt text and caption, or why it cannot be drawn."""
     spec = SPECS[name]
     data = spec.extract(results, claims)
     if isinstance(data, str):
         return Missing(name, data)
-    light, dark = draw_svg(spec, data, LIGHT), draw_svg(spec, data, DARK)
     alt, caption = spec.describe(data, results)
-    w, h = px(light)
-    return Rendered(name, light, dark, alt, caption, w, h)
+    markup, height = draw_svg(spec, data, alt)
+    return Rendered(name, markup, alt, caption, WIDTH, math.ceil(height))
+
+
+def draw(name: str, results: Results, claims: dict[str, Claim]) -> str | None:
+    """One figure's <svg>, or None while its data is missing."""
+    item = render(name, results, claims)
+    return item.svg if isinstance(item, Rendered) else None
 
 
 def render_all(results: Results, claims: dict[str, Claim]) -> dict[str, Rendered | Missing]:
@@ -65,27 +63,12 @@ def render_all(results: Results, claims: dict[str, Claim]) -> dict[str, Rendered
     return drawn
 
 
-def paths(name: str) -> tuple[str, str]:
-    """Site paths of the light and dark SVGs."""
-    return f"{FOLDER}/{name}-light.svg", f"{FOLDER}/{name}-dark.svg"
-
-
-def figure_html(item: Rendered | Missing, base: str) -> str:
-    """The <figure> for a page: light and dark <img> (material shows one per scheme), caption.
-
-    base: the relative URL from the page to the site root ("../../" for chapter/x/).
-    """
+def figure_html(item: Rendered | Missing) -> str:
+    """The <figure> for a page: the drawing itself (its aria-label the alt text), the caption."""
     esc = lambda s: html.escape(str(s), quote=True)   # noqa: E731
     if isinstance(item, Missing):
         return (f'<figure class="chapter-figure chapter-figure--missing" id="figure-{esc(item.name)}">'
                 f'<p class="not-measured" title="{esc(item.reason)}">Figure not drawn, its data was not '
                 f'measured on this build: {esc(item.reason)}</p></figure>')
-    light, dark = paths(item.name)
-    imgs = "".join(
-        f'<a class="chapter-figure__zoom" href="{esc(base + p)}" title="Open the figure on its own">'
-        f'<img src="{esc(base + p)}#only-{scheme}" alt="{esc(item.alt)}" width="{item.width}" '
-        f'height="{item.height}" loading="lazy" decoding="async"></a>'
-        for p, scheme in ((light, "light"), (dark, "dark")))
-    return (f'<figure class="chapter-figure" id="figure-{esc(item.name)}">'
-            f'<div class="chapter-figure__frame">{imgs}</div>'
+    return (f'<figure class="chapter-figure" id="figure-{esc(item.name)}">{item.svg}'
             f'<figcaption>{esc(item.caption)}</figcaption></figure>')

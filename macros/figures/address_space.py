@@ -2,23 +2,21 @@
 variables placed in their segments (section 1)."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-
-from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
 
 from .. import fmt
 from ..measure.ledger import Claim
 from ..measure.results import Results
-from .common import Spec, big_bytes, caption, fact, new_figure
-from .style import Theme
+from . import svg
+from .common import Spec, big_bytes, caption, fact, source_note
+from .svg import BODY, MARGIN, SMALL, TITLE, Drawing
 
 
 @dataclass(frozen=True)
 class LayoutData:
-    segments: list   # {name, start, end, perms, path}, merged, in address order
+    segments: list   # {name, start, end, perms, path, count}, merged, in address order
     points: list     # {name, address, segment}
+    source: str
 
 
 def _addr(value) -> int:
@@ -55,80 +53,76 @@ def extract(results: Results, claims: dict[str, Claim]) -> LayoutData | str:
             pts.append({**p, "address": _addr(p["address"])})
         except (KeyError, TypeError, ValueError):
             continue
-    return LayoutData(merged, pts)
+    return LayoutData(merged, pts, source_note(results, "layout"))
 
 
 def _hex(a: int) -> str:
     return f"0x{a:012x}" if a < (1 << 48) else f"0x{a:x}"
 
 
-def draw(data: LayoutData, theme: Theme) -> Figure:
-    """Segments stacked low to high; each block's height grows with log of its size; gaps broken."""
+def _perms(seg: dict) -> str:
+    return ",".join(p.rstrip("p").rstrip("s") for p in (seg.get("perms") or "").split(",") if p)
+
+
+def _polyline(x0: float, x1: float, y: float) -> str:
+    n = max(int((x1 - x0) // 8), 2)
+    return "M" + "L".join(f"{svg.num(x0 + (x1 - x0) * i / n)} {svg.num(y + (3 if i % 2 else -3))}"
+                          for i in range(n + 1))
+
+
+def draw(data: LayoutData) -> tuple[Drawing, float]:
+    """Segments stacked high addresses at the top; each block holds its name, size, permissions,
+    start address and the sample variables inside it; unmapped gaps are cut short."""
+    d = Drawing()
+    y = d.lines(MARGIN, MARGIN + TITLE, svg.wrap("The process's address space, as /proc/self/maps gave it", TITLE,
+                                                 d.width - 2 * MARGIN), size=TITLE, bold=True)
+    x0, x1 = MARGIN, d.width - MARGIN
+    inner0, inner1 = x0 + 8, x1 - 8
+    y = d.lines(MARGIN, y + SMALL + 6, ["↑ higher addresses"], role="muted")
     segs = data.segments
-    heights = [0.5 + 0.07 * max(0.0, math.log2(max(s["end"] - s["start"], 1)) - 12) for s in segs]
-    gap_h = 0.6
-    ys, y = [], 0.0
-    for i, s in enumerate(segs):
+    for i in range(len(segs) - 1, -1, -1):
+        s = segs[i]
+        pts = sorted((p for p in data.points if s["start"] <= p["address"] < s["end"]),
+                     key=lambda p: -p["address"])
+        size_text = f"{fmt.nbytes(s['end'] - s['start'])} {_perms(s)}"
+        addr = _hex(s["start"])
+        one_line = (svg.text_width(s["name"], BODY) + 10 + svg.text_width(size_text, SMALL) + 16
+                    + svg.text_width(addr, SMALL, mono=True)) <= inner1 - inner0
+        top = y + 4
+        h = 30 + (0 if one_line else 18) + 19 * len(pts)
+        mappings = f"{s['count']} mappings" if s["count"] > 1 else "one mapping"
+        tip = (f"{s['name']}: {_hex(s['start'])} to {_hex(s['end'])}, {fmt.nbytes(s['end'] - s['start'])}, "
+               f"permissions {_perms(s) or 'none'} ({mappings}{' of ' + s['path'] if s.get('path') else ''}).\n"
+               f"{data.source}")
+        with d.group("segment", tip, name=s["name"], start=_hex(s["start"]), end=_hex(s["end"])):
+            d.rect(x0, top, x1 - x0, h, "block", rx=3)
+            d.rect(x0, top, x1 - x0, h, "muted", outline=True, rx=3)
+            base = top + 20
+            d.text(inner0, base, s["name"], "fg", size=BODY, bold=True)
+            d.text(inner0 + svg.text_width(s["name"], BODY) + 10, base, size_text, "muted")
+            if one_line:
+                d.text(inner1, base, addr, "muted", anchor="end", mono=True)
+            else:
+                base += 18
+                d.text(inner0, base, f"from {addr}", "muted", mono=True)
+        for p in pts:
+            base += 19
+            tip = f"{p['name']} at {_hex(p['address'])}, in {s['name']}.\n{data.source}"
+            with d.group("point", tip, name=p["name"], address=_hex(p["address"]), segment=s["name"]):
+                d.circle(inner0 + 4, base - SMALL * 0.35, 4, "accent")
+                d.text(inner0 + 14, base, p["name"], "fg")
+                d.text(inner1, base, _hex(p["address"]), "fg", anchor="end", mono=True)
+        y = top + h
         if i and s["start"] > segs[i - 1]["end"]:
-            y += gap_h
-        ys.append(y)
-        y += heights[i]
-    total = y
-    unit_in = 0.3    # inches per unit of height
-    fig = new_figure(6.4, total * unit_in + 0.1)
-    ax = fig.add_axes((0, 0, 1, 1))
-    ax.set_xlim(0, 10)
-    ax.set_ylim(-0.05, total + 0.05)
-    ax.axis("off")
-    bx0, bx1 = 2.3, 6.0     # the block column; addresses to its left, variables to its right
-    dot_x = 3.85
-    for i, s in enumerate(segs):
-        y0, hgt = ys[i], heights[i]
-        ax.add_patch(Rectangle((bx0, y0), bx1 - bx0, hgt, facecolor=theme.block, edgecolor=theme.muted, lw=0.8))
-        perms = ",".join(p.rstrip("p").rstrip("s") for p in (s.get("perms") or "").split(",") if p)
-        ax.text(bx0 + 0.12, y0 + hgt / 2, s["name"], ha="left", va="center", fontsize=8.5,
-                color=theme.fg, weight="bold")
-        ax.text(bx1 - 0.12, y0 + hgt / 2, f"{fmt.nbytes(s['end'] - s['start'])}  {perms}", ha="right",
-                va="center", fontsize=7.5, color=theme.fg)
-        ax.text(bx0 - 0.08, y0, _hex(s["start"]), ha="right", va="bottom", fontsize=7, color=theme.muted,
-                family="monospace")
-        if i and s["start"] > segs[i - 1]["end"]:
-            gy = y0 - gap_h
-            xs = [bx0 + (bx1 - bx0) * j / 14 for j in range(15)]
-            for k in (0.38, 0.62):   # a double zigzag: the scale is broken here
-                ax.plot(xs, [gy + gap_h * k + (0.05 if j % 2 else -0.05) for j in range(15)],
-                        color=theme.gap, lw=0.8)
-            ax.text(bx0 - 0.08, gy + gap_h / 2, f"unmapped {big_bytes(s['start'] - segs[i - 1]['end'])}",
-                    ha="right", va="center", fontsize=7, color=theme.muted, style="italic")
-    # The sample variables: a dot at their place in the block, a label in a column to the right.
-    marks = []
-    for p in data.points:
-        for i, s in enumerate(segs):
-            if s["start"] <= p["address"] < s["end"]:
-                frac = (p["address"] - s["start"]) / max(s["end"] - s["start"], 1)
-                marks.append((ys[i] + 0.1 + frac * (heights[i] - 0.2), p))
-                break
-    marks.sort(key=lambda m: m[0])
-    step = 0.5       # one 7.5 pt line, in units of height
-    label_y: list[float] = []
-    for y, _ in marks:
-        label_y.append(max(y, label_y[-1] + step) if label_y else y)
-    overflow = (label_y[-1] - (total - 0.25)) if label_y else 0
-    if overflow > 0:   # push the column down so the top label stays inside the figure
-        label_y[-1] -= overflow
-        for k in range(len(label_y) - 2, -1, -1):
-            label_y[k] = min(label_y[k], label_y[k + 1] - step)
-    lx = 6.55
-    for (y, p), ly in zip(marks, label_y):
-        ax.plot([dot_x], [y], "o", ms=4.5, color=theme.py, zorder=4)
-        ax.plot([dot_x, bx1 + 0.1, lx - 0.25, lx - 0.08], [y, y, ly, ly], color=theme.py, lw=0.7, zorder=3)
-        ax.text(lx, ly, f"{p['name']}  {_hex(p['address'])}", va="center", fontsize=7.5, color=theme.fg)
-    ax.annotate("", xy=(0.12, total - 0.1), xytext=(0.12, 0.1),
-                arrowprops={"arrowstyle": "->", "color": theme.muted, "lw": 0.8})
-    ax.text(0.2, total / 2, "addresses grow upward", rotation=90, fontsize=7, color=theme.muted,
-            va="center", ha="left")
-    ax.set_title("The process's address space, as /proc/self/maps gave it", color=theme.fg)
-    return fig
+            gap = s["start"] - segs[i - 1]["end"]
+            with d.group("gap", f"Unmapped: {big_bytes(gap)} between {segs[i - 1]['name']} and {s['name']}.",
+                         bytes=repr(gap)):
+                d.path(_polyline(x0 + 10, x1 - 10, y + 9), "muted", width=1)
+                d.text((x0 + x1) / 2, y + 24, f"unmapped {big_bytes(gap)}", "muted", anchor="middle", italic=True)
+                d.path(_polyline(x0 + 10, x1 - 10, y + 33), "muted", width=1)
+            y += 38
+    y = d.lines(MARGIN, y + SMALL + 8, ["↓ lower addresses"], role="muted")
+    return d, y + MARGIN
 
 
 def describe(data: LayoutData, results: Results) -> tuple[str, str]:
@@ -136,11 +130,12 @@ def describe(data: LayoutData, results: Results) -> tuple[str, str]:
                      for s in data.segments)
     pts = "; ".join(f"{p['name']} at {_hex(p['address'])}" + (f" in {p['segment']}" if p.get("segment") else "")
                     for p in data.points)
-    alt = f"Diagram of the address space from low to high addresses. Segments: {segs}. Variables: {pts}."
-    cap = caption("The layout program's own address space, low addresses at the bottom: each mapped "
-                  "segment at its real start address and size, and where each sample variable lives.",
-                  results, "Broken scale: a block's height grows with the logarithm of its size, and each "
-                           "unmapped gap is cut short and labelled with its true size.")
+    alt = f"Diagram of the address space from high to low addresses. Segments: {segs}. Variables: {pts}."
+    cap = caption("The layout program's own address space, high addresses at the top: each mapped "
+                  "segment with its real start address, size and permissions, and where each sample "
+                  "variable lives.",
+                  results, "Not to scale: each block is as tall as its labels need, and each unmapped "
+                           "gap is cut short and labelled with its true size.")
     return alt, cap
 
 

@@ -1,36 +1,30 @@
 """What every figure shares: the figure records, fact lookups through `Results`, the book's
-figures from the ledger, captions, axes, ticks, dot rows and the SVG writing.
+figures from the ledger, captions and tooltips' provenance, tick labels, and the dot-row chart
+of timings (figures "benchmark" and "locality").
 
 A figure module gives an `extract` (results, claims -> its data, or a str saying why it cannot
-be drawn), a `draw` (data, theme -> a matplotlib Figure) and a `describe` (data, results ->
-alt text and caption). Only `extract` reads facts, and only through `Results`; `describe`
-reads the provenance for the caption.
+be drawn), a `draw` (data -> a `svg.Drawing` and its height) and a `describe` (data, results
+-> alt text and caption). Only `extract` reads facts, and only through `Results`; what a
+tooltip says about where a figure came from is read there too and kept in the data.
 """
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-import matplotlib
-from matplotlib.backends.backend_svg import FigureCanvasSVG
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-
 from .. import fmt
 from ..measure.ledger import Claim
 from ..measure.results import NotMeasured, Results
-from .style import RC, SAVE_META, Theme
+from . import svg
+from .svg import BODY, MARGIN, SMALL, TITLE, Drawing, Key, Scale
 
 
 @dataclass(frozen=True)
 class Rendered:
-    """One figure, drawn: both variants, the text that stands for it, its size in CSS px."""
+    """One figure, drawn: its inline SVG, the text that stands for it, its viewBox size."""
     name: str
-    light: bytes
-    dark: bytes
+    svg: str
     alt: str
     caption: str
     width: int
@@ -47,7 +41,7 @@ class Missing:
 class Spec:
     name: str
     extract: Callable[[Results, dict], object]        # -> data, or a str: why it cannot be drawn
-    draw: Callable[[object, Theme], Figure]
+    draw: Callable[[object], tuple[Drawing, float]]   # -> the drawing and its height
     describe: Callable[[object, Results], tuple[str, str]]   # -> (alt, caption)
 
 
@@ -142,62 +136,24 @@ def caption(what: str, results: Results, axes: str, extra: str = "") -> str:
             + (f" {extra}" if extra else ""))
 
 
-# ---------------------------------------------------------------- the SVG
+def source_note(results: Results, experiment: str) -> str:
+    """Where an experiment's figures came from, for a tooltip: machine, compiler and Python,
+    when, at which scale."""
+    p = results.prov
+    m = p.get("machine", {})
+    exp = results.experiment(experiment)
+    tools = exp.get("toolchain") or {}
+    cc = str(tools.get("compiler") or p.get("compiler") or "")
+    cc_short = f"{cc.split()[0]} {cc.split()[-1]}" if " " in cc else cc
+    py = p.get("python", {})
+    pyver = tools.get("python") or py.get("version", "?")
+    who = ", ".join(x for x in (cc_short, f"{py.get('implementation', 'Python')} {pyver}") if x)
+    when = exp.get("measured_at") or p.get("date") or "?"
+    return (f"{m.get('cpu') or 'an unnamed CPU'}, Linux {m.get('kernel', '?')}; {who}; "
+            f"measured {when}, scale {scale_name(results)}")
 
 
-def new_figure(width: float, height: float) -> Figure:
-    fig = Figure(figsize=(width, height))
-    FigureCanvasSVG(fig)
-    return fig
-
-
-def _svg(fig: Figure) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="svg", metadata=SAVE_META, transparent=True,
-                bbox_inches="tight", pad_inches=0.06)
-    return buf.getvalue()
-
-
-MEMO: dict[tuple[str, str, str], bytes] = {}   # `mkdocs serve`: a prose edit redraws nothing
-
-
-def draw_svg(spec: Spec, data: object, theme: Theme) -> bytes:
-    """The SVG of `spec` drawn from `data` in `theme`, remembered by the data's repr."""
-    key = (spec.name, theme.name, repr(data))    # the data decide the bytes, nothing else does
-    if key not in MEMO:
-        if len(MEMO) > 64:
-            MEMO.clear()
-        with matplotlib.rc_context(RC):
-            MEMO[key] = _svg(spec.draw(data, theme))
-    return MEMO[key]
-
-
-def px(svg: bytes) -> tuple[int, int]:
-    """The SVG's size in CSS pixels (matplotlib writes points)."""
-    head = svg[:2000].decode("utf-8", "replace")
-    w = re.search(r'<svg[^>]*\bwidth="([\d.]+)pt"', head)
-    h = re.search(r'<svg[^>]*\bheight="([\d.]+)pt"', head)
-    return (round(float(w.group(1)) * 4 / 3), round(float(h.group(1)) * 4 / 3)) if w and h else (0, 0)
-
-
-# ---------------------------------------------------------------- axes and ticks
-
-
-def style_axes(ax, theme: Theme) -> None:
-    ax.set_facecolor("none")
-    for side in ("left", "bottom"):
-        ax.spines[side].set_color(theme.muted)
-    ax.tick_params(colors=theme.fg, which="both", labelcolor=theme.fg)
-    ax.tick_params(which="both", color=theme.muted)
-    ax.title.set_color(theme.fg)
-    ax.xaxis.label.set_color(theme.fg)
-    ax.yaxis.label.set_color(theme.fg)
-
-
-def legend(ax, theme: Theme, handles: list, **kw) -> None:
-    leg = ax.legend(handles=handles, **kw)
-    for text in leg.get_texts():
-        text.set_color(theme.fg)
+# ---------------------------------------------------------------- tick labels
 
 
 def tick(value: float, units: tuple[tuple[float, str], ...]) -> str:
@@ -214,15 +170,15 @@ def tick(value: float, units: tuple[tuple[float, str], ...]) -> str:
 SECOND_UNITS = ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns"))
 
 
-def seconds_tick(value: float, _pos=None) -> str:
+def seconds_tick(value: float) -> str:
     return tick(value, SECOND_UNITS)
 
 
-def ns_tick(value: float, _pos=None) -> str:
+def ns_tick(value: float) -> str:
     return tick(value, ((1e3, "µs"), (1.0, "ns"), (1e-3, "ps")))
 
 
-def bytes_tick(value: float, _pos=None) -> str:
+def bytes_tick(value: float) -> str:
     return fmt.nbytes(value) if value >= 1 else ""
 
 
@@ -256,53 +212,95 @@ def spread_of(fact: dict) -> tuple[float, float, float, float] | None:
     return (q1, q3, lo, hi) if lo > 0 else None
 
 
-def dot_rows(ax, rows: list[dict], theme: Theme, formatter: Callable[[float], str],
-             ticks: Callable[[float, object], str]) -> None:
-    """Rows of median dots with IQR bars and min-max whiskers; the book's figures as diamonds.
+def spread_words(spread: tuple[float, float, float, float] | None, n: int | None,
+                 formatter: Callable[[float], str]) -> str:
+    """A spread as a tooltip says it."""
+    if not spread:
+        return "a single value, no spread"
+    q1, q3, lo, hi = spread
+    of = f" of {n} values" if n else ""
+    return f"middle half{of} {formatter(q1)} to {formatter(q3)}; fastest {formatter(lo)}, slowest {formatter(hi)}"
 
-    Each row: {"label", "family", "value", "spread": (q1, q3, lo, hi) | None, "book": [values]}.
+
+def dot_chart(name: str, title: str, rows: list[dict], formatter: Callable[[float], str],
+              tick_label: Callable[[float], str], axis_note: str, keys: list[Key]) -> tuple[Drawing, float]:
+    """Rows of timings on one logarithmic axis, each row's label above its dot: the median
+    (dot), the middle half of the runs (bar), fastest to slowest (line), and the book's figures
+    (hollow diamonds, on a line of their own below).
+
+    Each row: {"ref", "label", "family", "value", "spread": (q1, q3, lo, hi) | None, "n",
+    "book": [(value, claim id)], "source": where it was measured}.
     """
-    n = len(rows)
-    for i, row in enumerate(rows):
-        y = n - 1 - i
-        col = theme.family(row["family"])
-        v = row["value"]
-        right = v
-        if row["spread"]:
-            q1, q3, lo, hi = row["spread"]
-            ax.plot([lo, hi], [y, y], color=col, lw=1.1, solid_capstyle="butt", zorder=2)
-            ax.plot([q1, q3], [y, y], color=col, lw=7, alpha=0.35, solid_capstyle="butt", zorder=2)
-            right = max(hi, v)
-        ax.plot([v], [y], "o", color=col, ms=6.5, zorder=3)
-        ax.annotate(formatter(v), (right, y), xytext=(6, 0), textcoords="offset points",
-                    va="center", ha="left", fontsize=8.5, color=theme.fg)
-        for b in row["book"]:
-            ax.plot([b], [y - 0.36], "D", ms=5.5, mfc="none", mec=theme.book, mew=1.2, zorder=3)
-            ax.annotate(f"book: {formatter(b)}", (b, y - 0.36), xytext=(6, 0), textcoords="offset points",
-                        va="center", ha="left", fontsize=7.5, color=theme.muted)
-    ax.set_yticks(range(n), [r["label"] for r in reversed(rows)])
-    ax.set_ylim(-0.75, n - 0.45)
-    values = [r["value"] for r in rows] + [b for r in rows for b in r["book"]] + \
-             [x for r in rows if r["spread"] for x in r["spread"]]
-    lo, hi = min(values), max(values)
-    ax.set_xscale("log")
-    ax.set_xlim(lo / 2.2, hi * 6)
-    ax.xaxis.set_major_locator(LogLocator(base=10, numticks=12))
-    ax.xaxis.set_major_formatter(FuncFormatter(ticks))
-    ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.grid(axis="x", which="major", color=theme.grid, lw=0.7)
-    ax.set_axisbelow(True)
-    ax.tick_params(axis="y", length=0)
-    ax.spines["left"].set_visible(False)
+    d = Drawing()
+    y = d.lines(MARGIN, MARGIN + TITLE, svg.wrap(title, TITLE, d.width - 2 * MARGIN), size=TITLE, bold=True)
+    values = ([r["value"] for r in rows] + [b for r in rows for b, _ in r["book"]]
+              + [x for r in rows if r["spread"] for x in r["spread"]])
+    lo, hi = svg.log_bounds(values, 1.5)
+    x = Scale(lo, hi, MARGIN + 8, d.width - MARGIN - 8, log=True)
+    right_edge, left_edge = d.width - MARGIN, MARGIN
+    top = y + 6
+    y = top
+    for r in rows:
+        y = d.lines(MARGIN, y + BODY + 2, svg.wrap(r["label"], BODY, d.width - 2 * MARGIN), size=BODY)
+        cy = y + 11
+        v = r["value"]
+        tip = (f"{r['label']}: {formatter(v)} (median); {spread_words(r['spread'], r.get('n'), formatter)}.\n"
+               f"{r['source']}")
+        data = {"ref": r["ref"], "value": repr(v)}
+        if r["spread"]:
+            data.update(zip(("q1", "q3", "min", "max"), map(repr, r["spread"])))
+        with d.group("point", tip, **data):
+            left, right = x(v), x(v)
+            if r["spread"]:
+                q1, q3, smin, smax = r["spread"]
+                d.line(x(smin), cy, x(smax), cy, r["family"], 1.5)
+                d.rect(x(q1), cy - 5, x(q3) - x(q1), 10, r["family"], opacity=0.35)
+                left, right = min(left, x(smin)), max(right, x(smax))
+            d.circle(x(v), cy, 5.5, r["family"])
+            _value_label(d, formatter(v), left, right, cy, "fg", left_edge, right_edge)
+        for b, cid in r["book"]:
+            cy += 17
+            with d.group("book-point", f"The book: {formatter(b)} (claim {cid}).", book=repr(b), claim=cid):
+                d.diamond(x(b), cy, 5.5)
+                _value_label(d, f"book: {formatter(b)}", x(b) - 3, x(b) + 3, cy, "muted", left_edge, right_edge)
+        y = cy + 16     # room between one row's marks and the next row's label
+    axis_y = y - 2
+    grid = svg.decades(lo, hi)
+    y = svg.x_axis(d, x, grid, tick_label, top, axis_y, svg.spaced(grid, x, tick_label))
+    y = d.lines(MARGIN, y + SMALL + 2, svg.wrap(axis_note, SMALL, d.width - 2 * MARGIN), role="muted")
+    y = svg.legend(d, keys, y + 8)
+    return d, y + MARGIN
 
 
-def dot_legend(ax, theme: Theme, families: list[tuple[str, str]], has_book: bool, book_label: str) -> None:
-    handles = [Line2D([], [], color=theme.family(f), marker="o", ls="none", ms=6, label=label)
-               for f, label in families]
-    handles += [Line2D([], [], color=theme.muted, lw=7, alpha=0.35, label="middle half of runs"),
-                Line2D([], [], color=theme.muted, lw=1.1, label="fastest to slowest")]
-    if has_book:
-        handles.append(Line2D([], [], color=theme.book, marker="D", mfc="none", ls="none", ms=5.5,
-                              label=book_label))
-    legend(ax, theme, handles, loc="upper center", bbox_to_anchor=(0.45, -0.13), ncol=3,
-           handletextpad=0.8, columnspacing=1.4)
+def _value_label(d: Drawing, text: str, left: float, right: float, cy: float, role: str,
+                 left_edge: float, right_edge: float) -> None:
+    """A mark's value beside it: to the right when it fits, else to the left."""
+    w = svg.text_width(text, SMALL)
+    if right + 8 + w <= right_edge or left - 8 - w < left_edge:
+        d.text(right + 8, cy + SMALL * 0.35, text, role)
+    else:
+        d.text(left - 8, cy + SMALL * 0.35, text, role, anchor="end")
+
+
+def timing_keys(families: list[tuple[str, str]], book_label: str | None) -> list[Key]:
+    keys = [Key("dot", f, label) for f, label in families]
+    keys += [Key("band", "muted", "middle half of runs"), Key("line", "muted", "fastest to slowest")]
+    if book_label:
+        keys.append(Key("diamond", "book", book_label))
+    return keys
+
+
+# ---------------------------------------------------------------- the SVG, remembered
+
+MEMO: dict[tuple[str, str], tuple[str, float]] = {}   # `mkdocs serve`: a prose edit redraws nothing
+
+
+def draw_svg(spec: Spec, data: object, alt: str) -> tuple[str, float]:
+    """The <svg> of `spec` drawn from `data`, and its height; remembered by the data's repr."""
+    key = (spec.name, repr(data) + "\0" + alt)    # the data decide the bytes, nothing else does
+    if key not in MEMO:
+        if len(MEMO) > 64:
+            MEMO.clear()
+        drawing, height = spec.draw(data)
+        MEMO[key] = (drawing.markup(height, alt, spec.name), height)
+    return MEMO[key]

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from matplotlib.figure import Figure
-
 from .. import fmt
 from ..measure.config import SCALES
 from ..measure.ledger import Claim
 from ..measure.results import Results
-from .common import (Spec, book_marks, caption, dot_legend, dot_rows, facts_of, new_figure, ns_tick, spread_of,
-                     style_axes)
-from .style import Theme
+from .common import Spec, book_marks, caption, dot_chart, facts_of, ns_tick, source_note, spread_of, timing_keys
+from .svg import Drawing
 
 # The book's count is the full scale's size (config.py: "the book: 10,000,000").
 BOOK_N_NODES = SCALES["full"].n_nodes
@@ -44,9 +41,11 @@ def extract(results: Results, claims: dict[str, Claim]) -> LocalityData | str:
         if isinstance(got, str):
             reasons.append(got)
             continue
+        source = source_note(results, exp_name)
         for k, v in got.items():
             if k.startswith("ns_per_elem_"):
-                facts.setdefault(k, {**v, "n": (got.get("n") or {}).get("value")})
+                facts.setdefault(k, {**v, "n": (got.get("n") or {}).get("value"), "exp": exp_name,
+                                     "source": source})
     marks = book_marks(claims, LOCALITY_EXPERIMENTS)
     # The book times whole sums of its 10,000,000 ints (t_<layout>, seconds): per element here.
     for name, values in list(marks.items()):
@@ -58,8 +57,9 @@ def extract(results: Results, claims: dict[str, Claim]) -> LocalityData | str:
         f = facts.get(name)
         if not f or not isinstance(f.get("value"), (int, float)):
             continue
-        rows.append({"fact": name, "label": label, "family": family, "value": f["value"],
-                     "spread": spread_of(f), "book": [v for v, _ in marks.get(name, [])]})
+        rows.append({"ref": f"{f['exp']}.{name}", "label": label, "family": family, "value": f["value"],
+                     "spread": spread_of(f), "n": (f.get("spread") or {}).get("n"), "source": f["source"],
+                     "book": list(marks.get(name, []))})
         if isinstance(f.get("n"), int):
             counts.setdefault("py" if "_py_" in name or family == "np" else "c", f["n"])
     if not rows:
@@ -71,17 +71,12 @@ def _ns(v: float) -> str:
     return f"{fmt.sig(v)} ns"
 
 
-def draw(data: LocalityData, theme: Theme) -> Figure:
-    fig = new_figure(6.4, 0.5 * len(data.rows) + 1.35)
-    ax = fig.subplots()
-    style_axes(ax, theme)
-    dot_rows(ax, data.rows, theme, _ns, ns_tick)
-    ax.set_title("Summing integers from different layouts: time per element", color=theme.fg)
-    ax.set_xlabel("nanoseconds per element (logarithmic scale)")
+def draw(data: LocalityData) -> tuple[Drawing, float]:
     families = [(f, lab) for f, lab in (("c", "C"), ("np", "NumPy"), ("py", "Python"))
                 if any(r["family"] == f for r in data.rows)]
-    dot_legend(ax, theme, families, any(r["book"] for r in data.rows), "the book's figure")
-    return fig
+    return dot_chart("locality", "Summing integers from different layouts: time per element", data.rows, _ns,
+                     ns_tick, "nanoseconds per element, logarithmic scale: each grid step is ten times slower",
+                     timing_keys(families, "the book's figure" if any(r["book"] for r in data.rows) else None))
 
 
 def describe(data: LocalityData, results: Results) -> tuple[str, str]:

@@ -1,49 +1,25 @@
-"""How every figure looks: matplotlib settings and the light and dark colour themes.
+"""How the figures are coloured: each mark's role, and the CSS colour it takes.
 
-The settings make the SVG byte-identical whenever its data is (a fixed hash salt, no date)
-and keep text as text (the reader's own fonts, nothing fetched).
+The drawings name roles only (a class on each mark, drawn in currentColor); the page's
+stylesheet, docs/assets/chapter.css, gives each role the colour below, which material's
+light and dark schemes (and our own --chapter-* variables, set per scheme) define. So one
+drawing follows the reader's scheme, and the palette toggle recolours it in place.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-RC = {
-    "svg.hashsalt": "the-machine-chapter",   # ids inside the SVG: stable from build to build
-    "svg.fonttype": "none",                   # text stays text: small files, the reader's own fonts
-    "font.family": "sans-serif",              # a list of families ending in the generic one
-    "font.size": 9.5,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.titlesize": 10.5,
-    "axes.titleweight": "bold",
-    "axes.titlelocation": "left",
-    "legend.frameon": False,
-    "legend.fontsize": 8.5,
-    "path.simplify": False,
+ROLES: dict[str, str] = {
+    "fg": "--md-default-fg-color",              # text, axes, the book's marks
+    "muted": "--md-default-fg-color--light",    # ticks, notes, spreads in the legend
+    "grid": "--md-default-fg-color--lightest",  # grid lines
+    "book": "--md-default-fg-color",            # the book's figures (hollow diamonds, dotted lines)
+    "accent": "--md-accent-fg-color",           # where a level was read (latency), variables (layout)
+    "block": "--md-default-fg-color--lightest", # address-space segments
+    "c": "--chapter-c",                         # C
+    "py": "--chapter-py",                       # Python
+    "np": "--chapter-np",                       # NumPy
 }
-SAVE_META = {"Date": None, "Creator": None}   # no timestamp, no library version in the file
 
+FAMILIES = ("c", "py", "np")
 
-@dataclass(frozen=True)
-class Theme:
-    name: str
-    fg: str         # text, axes
-    muted: str      # secondary text, spines
-    grid: str
-    c: str          # C
-    py: str         # Python
-    np: str         # NumPy
-    book: str       # the book's markers and reference lines
-    block: str      # fill of address-space segments
-    gap: str        # hatch of the unmapped gaps
-
-    def family(self, family: str) -> str:
-        return {"c": self.c, "py": self.py, "np": self.np}[family]
-
-
-# Okabe-Ito hues (told apart by colour-blind readers too), darker on light, lighter on dark.
-LIGHT = Theme("light", fg="#1f2328", muted="#59636e", grid="#d8dee4", c="#0b5fa5", py="#c0461a",
-              np="#137a4f", book="#1f2328", block="#e8eef6", gap="#9aa5b1")
-DARK = Theme("dark", fg="#e6edf3", muted="#a3adb8", grid="#3a424c", c="#74b9ff", py="#ff9b6b",
-             np="#53d6a0", book="#f0f3f6", block="#2a3340", gap="#6e7781")
-THEMES = (LIGHT, DARK)
+# The <g> that hold one datum each, its <title> the tooltip (class "fig-<kind>").
+DATA_GROUPS = ("point", "book-point", "level", "segment", "gap")

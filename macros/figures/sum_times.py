@@ -3,15 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from matplotlib.figure import Figure
-
 from .. import fmt
 from ..measure.config import SCALES
 from ..measure.ledger import Claim
 from ..measure.results import Results
-from .common import (Spec, book_marks, caption, dot_legend, dot_rows, facts_of, new_figure, seconds_tick,
-                     spread_of, style_axes)
-from .style import Theme
+from .common import Spec, book_marks, caption, dot_chart, facts_of, seconds_tick, source_note, spread_of, timing_keys
+from .svg import Drawing
 
 # The book's counts are the full scale's sizes (config.py: "the book: 10,000,000").
 BOOK_N_SUM = SCALES["full"].n_sum
@@ -40,6 +37,7 @@ def extract(results: Results, claims: dict[str, Claim]) -> SumData | str:
     n = facts.get("n", {}).get("value") or BOOK_N_SUM
     marks = book_marks(claims, ["sum"])
     factor = n / BOOK_N_SUM
+    source = source_note(results, "sum")
     rows = []
     for name, label, family in SUM_ROWS:
         f = facts.get(name)
@@ -47,31 +45,26 @@ def extract(results: Results, claims: dict[str, Claim]) -> SumData | str:
             continue
         if name == "c_book_O2" and facts.get("book_loop_folded_O2", {}).get("value"):
             label += " (folded)"
-        rows.append({"fact": name, "label": label, "family": family, "value": f["value"],
-                     "spread": spread_of(f), "book": [v * factor for v, _ in marks.get(name, [])]})
+        rows.append({"ref": f"sum.{name}", "label": label, "family": family, "value": f["value"],
+                     "spread": spread_of(f), "n": (f.get("spread") or {}).get("n"), "source": source,
+                     "book": [(v * factor, cid) for v, cid in marks.get(name, [])]})
     if not rows:
         return "experiment 'sum' recorded none of the timings this figure draws"
     return SumData(rows, int(n), n != BOOK_N_SUM)
 
 
-def draw(data: SumData, theme: Theme) -> Figure:
-    fig = new_figure(6.4, 0.5 * len(data.rows) + 1.35)
-    ax = fig.subplots()
-    style_axes(ax, theme)
-    dot_rows(ax, data.rows, theme, fmt.seconds, seconds_tick)
-    ax.set_title(f"Summing {data.n:,} integers: time per run", color=theme.fg)
-    ax.set_xlabel("seconds (logarithmic scale)")
+def draw(data: SumData) -> tuple[Drawing, float]:
     families = [(f, lab) for f, lab in (("c", "C (through cffi)"), ("np", "NumPy"), ("py", "Python"))
                 if any(r["family"] == f for r in data.rows)]
-    book = (f"the book ({BOOK_N_SUM:,} integers, scaled to {data.n:,})" if data.book_scaled
-            else "the book's figure")
-    dot_legend(ax, theme, families, any(r["book"] for r in data.rows), book)
-    return fig
+    book = (f"the book, scaled to {data.n:,} integers" if data.book_scaled else "the book's figure")
+    return dot_chart("benchmark", f"Summing {data.n:,} integers: time per run", data.rows, fmt.seconds,
+                     seconds_tick, "seconds, logarithmic scale: each grid step is ten times slower",
+                     timing_keys(families, book if any(r["book"] for r in data.rows) else None))
 
 
 def describe(data: SumData, results: Results) -> tuple[str, str]:
     parts = [f"{r['label']}: {fmt.seconds(r['value'])}"
-             + (f" (the book: {', '.join(fmt.seconds(b) for b in r['book'])})" if r["book"] else "")
+             + (f" (the book: {', '.join(fmt.seconds(b) for b, _ in r['book'])})" if r["book"] else "")
              for r in data.rows]
     alt = (f"Dot chart on a logarithmic time axis, median time to sum {data.n:,} integers. "
            + "; ".join(parts) + ".")

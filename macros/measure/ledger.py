@@ -8,6 +8,7 @@ A claim's `checks` compare measured facts with the book's figures:
   op = "lt"/"gt" fact < / > the fact named by `than`
   band = 0.05    optional, numeric checks: a value within 5% of a bound is "borderline", and
                  so is a value whose measured interval (low..high) reaches across a bound
+  label = "..."  the fact in words; every fact a claim prints needs a label (here or in `show`)
 All checks pass: "holds". None pass: the claim's `fail` verdict (default "does-not-hold").
 Some pass: its `partial` verdict (default "differs"). Any check borderline and none failed
 outright: "borderline". Any fact not measured: "not-measured", with its reason.
@@ -28,7 +29,7 @@ VERDICTS = ("holds", "differs", "borderline", "does-not-hold", "not-measured")
 OPS = ("eq", "within", "range", "true", "lt", "gt")
 REQUIRED = ("id", "section", "statement", "book", "measure", "checks")
 CLAIM_KEYS = REQUIRED + ("show", "evidence", "fail", "partial", "note", "examples")
-CHECK_KEYS = ("fact", "op", "expected", "factor", "min", "max", "than", "band")
+CHECK_KEYS = ("fact", "op", "expected", "factor", "min", "max", "than", "band", "label")
 OP_NEEDS = {"eq": ("expected",), "within": ("expected", "factor"), "range": (), "true": (),
             "lt": ("than",), "gt": ("than",)}
 SHOW_KEYS = ("fact", "label")
@@ -51,6 +52,7 @@ class Check:
     max: float | None = None
     than: str | None = None
     band: float | None = None
+    label: str | None = None   # the fact in words, as the claim box prints it
 
 
 @dataclass
@@ -92,6 +94,8 @@ class CheckResult:
     passed: bool | None       # None: the fact was not measured
     reason: str = ""
     borderline: str = ""      # why the check sits on its bound, if it does
+    bound: float | None = None                    # that bound
+    interval: tuple[float, float] | None = None   # the measured interval, when there is one
 
 
 @dataclass
@@ -179,7 +183,8 @@ def load(path: Path, known_facts: Iterable[str] | None = None,
                     raise err
                 _check_fact(where, item.get("fact"), known_facts)
                 show.append(item["fact"])
-                labels[item["fact"]] = item.get("label", item["fact"])
+                if item.get("label"):
+                    labels[item["fact"]] = item["label"]
             else:
                 _check_fact(where, item, known_facts)
                 show.append(item)
@@ -199,6 +204,15 @@ def load(path: Path, known_facts: Iterable[str] | None = None,
                                   f"{', '.join(VERDICTS)}")
             for ref in ex.get("facts", {}):
                 _check_fact(f"{where}: example", ref, known_facts)
+        for c in checks:
+            if c.label:
+                labels.setdefault(c.fact, c.label)
+        # A reader sees labels, never fact names: every fact the box prints needs one.
+        for ref in show + [r for c in checks for r in (c.fact, c.than) if r]:
+            if not labels.get(ref):
+                raise LedgerError(f"{where}: the fact {ref!r} has no label; the claim box prints it, and "
+                                  f"readers see words, not fact names: add label = \"...\" to its "
+                                  f"check or its show entry")
         claims[raw["id"]] = Claim(
             id=raw["id"], section=int(raw["section"]), statement=raw["statement"], book=raw["book"],
             measure=raw["measure"], checks=checks,
@@ -247,18 +261,19 @@ def _interval(fact: dict) -> tuple[float, float] | None:
     return None
 
 
-def _borderline(check: Check, fact: dict, value: Any, other: Any) -> str:
-    """Why a numeric check cannot be decided: its interval crosses a bound, or it lies in the band."""
+def _borderline(check: Check, fact: dict, value: Any, other: Any) -> tuple[str, float | None, tuple | None]:
+    """Why a numeric check cannot be decided (its interval crosses a bound, or it lies in the
+    band), the bound and the measured interval; ("", None, None) when it can."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return ""
+        return "", None, None
+    iv = _interval(fact)
     for b in bounds(check, other):
-        iv = _interval(fact)
         if iv and iv[0] < b < iv[1]:
-            return f"the measured interval {iv[0]:.4g}..{iv[1]:.4g} contains the bound {b:.4g}"
+            return f"the measured interval {iv[0]:.4g}..{iv[1]:.4g} contains the bound {b:.4g}", b, iv
         if check.band and b and abs(value - b) <= check.band * abs(b):
             return (f"{value:.4g} is within {check.band:.0%} of the bound {b:.4g} "
-                    f"(the claim's borderline band)")
-    return ""
+                    f"(the claim's borderline band)"), b, iv
+    return "", None, None
 
 
 def evaluate(claim: Claim, results: Results) -> Verdict:
@@ -273,8 +288,8 @@ def evaluate(claim: Claim, results: Results) -> Verdict:
         value = fact["value"]
         other_value = other["value"] if other else None
         passed = _apply(check, value, other_value)
-        out.append(CheckResult(check, value, other_value, passed,
-                               borderline=_borderline(check, fact, value, other_value)))
+        why, bound, iv = _borderline(check, fact, value, other_value)
+        out.append(CheckResult(check, value, other_value, passed, borderline=why, bound=bound, interval=iv))
     unmeasured = [r for r in out if r.passed is None]
     if unmeasured:
         return Verdict("not-measured", out, unmeasured[0].reason)

@@ -6,6 +6,7 @@ VMs and other architectures report less than a bare x86 machine does.
 """
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,14 @@ from pathlib import Path
 CACHE_DIR = "sys/devices/system/cpu/cpu0/cache"
 MEMINFO = "proc/meminfo"
 _UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+ROOT_ENV = "CHAPTER_SYSFS_ROOT"
+
+
+def system_root() -> Path:
+    """Where the readers look: "/", or the tree named by CHAPTER_SYSFS_ROOT. A testing aid:
+    a faked sysfs/procfs tree makes the whole build measure as if on another cache geometry.
+    Read here only, so every reader (provenance, the sweeps, cachegrind) agrees."""
+    return Path(os.environ.get(ROOT_ENV) or "/")
 
 
 @dataclass(frozen=True)
@@ -51,10 +60,10 @@ def _int(path: Path) -> int | None:
     return int(text) if text and text.isdigit() else None
 
 
-def read_caches(root: Path = Path("/")) -> list[Cache]:
+def read_caches(root: Path | None = None) -> list[Cache]:
     """cpu0's caches, in index order. An index without a level, type or size is left out (it
     describes nothing usable); no cache folder at all gives an empty list."""
-    base = Path(root) / CACHE_DIR
+    base = Path(root or system_root()) / CACHE_DIR
     try:
         indexes = sorted((p for p in base.iterdir() if re.fullmatch(r"index\d+", p.name)),
                          key=lambda p: int(p.name[5:]))
@@ -74,9 +83,9 @@ def read_caches(root: Path = Path("/")) -> list[Cache]:
     return caches
 
 
-def read_mem_total(root: Path = Path("/")) -> int | None:
+def read_mem_total(root: Path | None = None) -> int | None:
     """MemTotal from /proc/meminfo, in bytes; None when the file or the line is missing."""
-    text = _read(Path(root) / MEMINFO) or ""
+    text = _read(Path(root or system_root()) / MEMINFO) or ""
     m = re.search(r"^MemTotal:\s+(\d+)\s*kB", text, re.M)
     return int(m.group(1)) << 10 if m else None
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import machine as machine_facts, toolchain
 
-LIBRARIES = ("pyperf", "cffi", "numpy", "matplotlib", "mkdocs", "mkdocs-material",
+LIBRARIES = ("pyperf", "cffi", "numpy", "mkdocs", "mkdocs-material",
              "mkdocs-macros-plugin", "pymdown-extensions")
 
 
@@ -29,7 +29,7 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def cache_sizes(root: Path = Path("/")) -> list[dict]:
+def cache_sizes(root: Path | None = None) -> list[dict]:
     """The caches cpu0 reports in sysfs: level, type, size in bytes, line size. A cache with no
     line size is left out, as the pages print every cache's line."""
     return [{"level": c.level, "type": c.type, "size": c.size, "line": c.line,
@@ -37,7 +37,7 @@ def cache_sizes(root: Path = Path("/")) -> list[dict]:
             for c in machine_facts.read_caches(root) if c.line]
 
 
-def memory_bytes(root: Path = Path("/")) -> int:
+def memory_bytes(root: Path | None = None) -> int:
     """MemTotal (the same figure as sysconf's physical pages on Linux, which is the fallback)."""
     return machine_facts.read_mem_total(root) or os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
@@ -45,7 +45,7 @@ def memory_bytes(root: Path = Path("/")) -> int:
 @functools.lru_cache(maxsize=None)
 def machine() -> dict:
     """The stable facts of this machine (what makes a timing comparable)."""
-    return {
+    facts = {
         "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "caches": cache_sizes(),
@@ -55,6 +55,11 @@ def machine() -> dict:
         "kernel": platform.release(),
         "virtualised": _hypervisor(),
     }
+    root = machine_facts.system_root()
+    if root != Path("/"):
+        # A faked tree (CHAPTER_SYSFS_ROOT): said in the results, so no page passes it off as real.
+        facts["system_root"] = str(root)
+    return facts
 
 
 def _hypervisor() -> str | None:

@@ -20,7 +20,8 @@ INSTALL_CC = "Debian/Ubuntu: apt-get install gcc; Fedora: dnf install gcc"
 @functools.lru_cache(maxsize=None)
 def compiler() -> tuple[str, ...]:
     """The C compiler as a command: CC may hold arguments ("ccache gcc", "gcc -m64")."""
-    cc = os.environ.get("CC", "").strip() or "gcc"
+    given = os.environ.get("CC", "").strip()
+    cc = given or "gcc"
     try:
         argv = shlex.split(cc)
     except ValueError as exc:
@@ -28,7 +29,8 @@ def compiler() -> tuple[str, ...]:
                            kind="toolchain")
     path = shutil.which(argv[0]) if argv else None
     if not path:
-        raise MeasureError(f"no C compiler: {argv[0] if argv else cc!r} (CC={cc!r}) is not on PATH. "
+        named = f"{argv[0] if argv else cc!r}" + (f" (from CC={given!r})" if given and given != argv[0] else "")
+        raise MeasureError(f"no C compiler: {named} is not on PATH. "
                            f"Install gcc ({INSTALL_CC}) or set CC to one; until then the C "
                            f"experiments show this machine's cached results, where there are any",
                            kind="toolchain")
