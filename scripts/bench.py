@@ -20,6 +20,7 @@ import argparse
 import datetime as _dt
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -60,7 +61,8 @@ def build(proj: Path, scale: str, mode: str, strict: bool = False) -> dict:
     t0 = time.perf_counter()
     proc = subprocess.run(argv, cwd=proj, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - t0
-    return {"seconds": seconds, "status": proc.returncode, "log": proc.stderr}
+    noisy = set(re.findall(r"figure (\S+) is noisy", proc.stderr))
+    return {"seconds": seconds, "status": proc.returncode, "log": proc.stderr, "noisy": sorted(noisy)}
 
 
 def results_doc(proj: Path, scale: str) -> dict:
@@ -139,14 +141,18 @@ def report(scale: str, load: dict, cold: list[dict], warm: dict, cached: dict, e
              f"`python scripts/bench.py --scale {scale}`, {now}, {os.cpu_count()} CPUs. "
              f"Load before it started: {loadcheck.describe(load)}"
              + (f" (**busy**: {load['why']})." if load["busy"] else " (quiet)."), "",
-             "| build | seconds | exit status |", "|---|---|---|"]
+             "| build | seconds | exit status | noisy figures |", "|---|---|---|---|"]
     for i, b in enumerate(cold, 1):
+        noisy = b.get("noisy") or []
         lines.append(f"| cold {i} (`CHAPTER_MEASURE=fresh mkdocs build --strict`) | {b['seconds']:.1f} | "
-                     f"{b['status']}{' (strict failed)' if b['status'] else ''} |")
-    lines.append(f"| warm rebuild, nothing changed | {warm['seconds']:.1f} | {warm['status']} |")
-    lines.append(f"| cached only (`CHAPTER_MEASURE=cached`) | {cached['seconds']:.1f} | {cached['status']} |")
+                     f"{b['status']}{' (strict failed)' if b['status'] else ''} | "
+                     f"{len(noisy)}{': ' + ', '.join(noisy) if noisy else ''} |")
+    lines.append(f"| warm rebuild, nothing changed | {warm['seconds']:.1f} | {warm['status']} | |")
+    lines.append(f"| cached only (`CHAPTER_MEASURE=cached`) | {cached['seconds']:.1f} | {cached['status']} | |")
     lines.append(f"| prose edit under `mkdocs serve`, until the page is rewritten | "
-                 + (f"{edit:.2f} | |" if edit is not None else "no rewrite seen | |"))
+                 + (f"{edit:.2f} | | |" if edit is not None else "no rewrite seen | | |"))
+    passed = sum(1 for b in cold if b["status"] == 0)
+    lines += ["", f"`--strict`: {passed} of {len(cold)} cold builds passed."]
     names = sorted(set().union(*ratios)) if ratios else []
     head = " | ".join(f"build {i}" for i in range(1, len(ratios) + 1))
     lines += ["", f"Headline ratios: value in each cold build (± its 95% interval), and the spread "

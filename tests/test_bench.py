@@ -40,7 +40,7 @@ def test_headline_reads_each_experiments_headline_ratios(bench):
 def test_report_gives_each_ratio_its_spread_over_the_builds(bench):
     ratios = [bench.headline(doc_with({"sum.ratio_py_loop": v, "latency.ram_over_l1": w}))
               for v, w in ((100.0, 200.0), (102.0, 300.0), (101.0, 250.0))]
-    build = {"seconds": 50.0, "status": 0, "log": ""}
+    build = {"seconds": 50.0, "status": 0, "log": "", "noisy": []}
     quiet = {"load_average": [0.1, 0.1, 0.1], "cores": 2, "others_share": 0.01, "steal_share": 0.0,
              "busy": False, "why": ""}
     text = bench.report("full", quiet, [build] * 3, {**build, "seconds": 1.0}, {**build, "seconds": 1.5},
@@ -49,3 +49,4 @@ def test_report_gives_each_ratio_its_spread_over_the_builds(bench):
     assert "| latency.ram_over_l1 | 200 ±1.0% | 300 ±1.0% | 250 ±1.0% | 50.0% |" in text
     assert "1 of 2 ratios within 3%" in text and "(quiet)" in text
     assert "| prose edit under `mkdocs serve`, until the page is rewritten | 0.40 |" in text
+    assert "`--strict`: 3 of 3 cold builds passed." in text
