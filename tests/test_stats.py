@@ -233,3 +233,27 @@ def test_cost_fit_separates_the_fixed_part():
 def test_a_batch_of_the_wrong_size_is_a_bug():
     with pytest.raises(ValueError, match="returned"):
         adaptive.run(lambda r, f: {"a": [1.0], "b": [1.0]}, FIGURES, target=0.02, budget=1)
+
+
+def test_guards_keep_rounds_going_until_within_their_looser_target():
+    # The ratio is exact from the start; the time of "a" alone is noisy (its machine speed
+    # varies, which the ratio cancels): as a guard at ±5% it adds rounds, not as far as ±2%.
+    rng = random.Random(11)
+
+    def batch(rounds, first):
+        speed = [math.exp(rng.gauss(0, 0.15)) for _ in range(rounds)]
+        return {"a": [2.0 * s for s in speed], "b": [1.0 * s for s in speed]}
+    clock = iter(range(10_000)).__next__
+    out = adaptive.run(batch, {"r": ("a", "b")}, target=0.02, budget=5000, clock=clock,
+                       guards={"time_a": ("a", None)}, guard_target=0.05)
+    assert out.stopped == "target" and out.rounds > adaptive.MIN_ROUNDS
+    assert out.widths["r"] == pytest.approx(0.0, abs=1e-12)
+    assert 0.02 < out.widths["time_a"] <= 0.05
+
+
+def test_decide_with_a_fixed_step_and_per_figure_targets():
+    cost = adaptive.Cost(0.0, 0.1)
+    assert adaptive.decide({"r": 0.04}, 10, target=0.02, elapsed=0, budget=100, cost=cost,
+                           step=4) == (None, 4)
+    assert adaptive.decide({"r": 0.01, "g": 0.04}, 10, target=0.02, elapsed=0, budget=100, cost=cost,
+                           targets={"g": 0.05}) == ("target", 0)

@@ -87,15 +87,18 @@ class Cost:
 
 def decide(current: Mapping[str, float], rounds: int, *, target: float, elapsed: float,
            budget: float, cost: Cost, min_rounds: int = MIN_ROUNDS,
-           max_rounds: int | None = None) -> tuple[str | None, int]:
+           max_rounds: int | None = None, targets: Mapping[str, float] | None = None,
+           step: int | None = None) -> tuple[str | None, int]:
     """(why to stop, or None; how many rounds to run next, an even number).
 
-    Stop when every figure is within `target` (and there are at least `min_rounds`), when the
-    cap on rounds is reached, or when no batch of two rounds fits in the time left. Otherwise
-    ask for the rounds the widest interval needs (it narrows as 1/sqrt(rounds)), at least
-    two and at most what the time left allows.
+    Stop when every figure is within its target (`targets`, else `target`) and there are at
+    least `min_rounds`, when the cap on rounds is reached, or when no batch of two rounds fits
+    in the time left. Otherwise ask for the rounds the widest interval needs (it narrows as
+    1/sqrt(rounds)), or `step` rounds when given, at least two and at most what the time left
+    allows.
     """
-    if rounds >= min_rounds and all(w <= target for w in current.values()):
+    goal = {name: (targets or {}).get(name, target) for name in current}
+    if rounds >= min_rounds and all(w <= goal[name] for name, w in current.items()):
         return "target", 0
     if max_rounds is not None and rounds >= max_rounds:
         return "rounds", 0
@@ -105,9 +108,11 @@ def decide(current: Mapping[str, float], rounds: int, *, target: float, elapsed:
     affordable -= affordable % 2
     if affordable < 2:
         return "budget", 0
-    worst = max(current.values(), default=0.0)
-    if rounds >= min_rounds and math.isfinite(worst) and worst > 0:
-        wanted = math.ceil(rounds * ((worst / target) ** 2 * 1.2 - 1))
+    worst = max((w / goal[name] for name, w in current.items()), default=0.0)
+    if step:
+        wanted = step
+    elif rounds >= min_rounds and math.isfinite(worst) and worst > 0:
+        wanted = math.ceil(rounds * (worst ** 2 * 1.2 - 1))
     else:
         wanted = min_rounds - rounds
     wanted = max(2, wanted + wanted % 2)
@@ -116,14 +121,22 @@ def decide(current: Mapping[str, float], rounds: int, *, target: float, elapsed:
 
 def run(batch: Callable[[int, int], Series], figures: Mapping[str, Figure], *, target: float,
         budget: float, first: int = MIN_ROUNDS, min_rounds: int = MIN_ROUNDS,
-        max_rounds: int | None = None, clock: Callable[[], float] = time.monotonic,
+        max_rounds: int | None = None, guards: Mapping[str, Figure] | None = None,
+        guard_target: float | None = None, batch_rounds: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
         log: Callable[[str], None] | None = None) -> Outcome:
     """Time batches until decide() says stop.
 
     `batch(rounds, first_round)` times that many rounds, numbered from `first_round` (so the
     forward / reverse order carries on across batches), and returns one value per round for
     each variant. The first batch has `first` rounds, whatever the budget: a figure needs some.
+    `guards` are further figures (a page's times, say) that must be within `guard_target`, a
+    looser aim than the headline figures'. `batch_rounds` fixes the size of later batches (one
+    process each, when processes differ more than rounds within one).
     """
+    guards = {name: fig for name, fig in (guards or {}).items() if name not in figures}
+    targets = {name: target if guard_target is None else guard_target for name in guards}
+    figures = {**figures, **guards}
     series: Series = {}
     done: list[tuple[int, float]] = []
     rounds, start = 0, clock()
@@ -142,7 +155,7 @@ def run(batch: Callable[[int, int], Series], figures: Mapping[str, Figure], *, t
         current = widths(series, figures)
         stopped, want = decide(current, rounds, target=target, elapsed=clock() - start,
                                budget=budget, cost=Cost.fit(done), min_rounds=min_rounds,
-                               max_rounds=max_rounds)
+                               max_rounds=max_rounds, targets=targets, step=batch_rounds)
         if log:
             worst = max(current, key=current.get) if current else None
             log(f"{rounds} rounds in {clock() - start:.1f} s; widest interval "

@@ -17,12 +17,15 @@ NOISY_REL_IQR = 0.10
 # Timed rounds go on until every headline figure's 95% interval is within this fraction of
 # its value (adaptive.py), or the experiment's budget below is spent.
 TARGET_REL_CI = 0.02
+# The other timed figures a page quotes (times, per-element costs) are held to a looser aim:
+# half the noise limit, so that they are not marked noisy.
+GUARD_REL_CI = NOISY_REL_IQR / 2
 
 # Seconds of timed rounds each experiment may spend reaching the target, by scale (on top
 # of compiling and building its data). Full: chosen so that a cold full build of the site
 # stays within 60 s on a 2-core VM (see docs/method.md); quick: tests.
 BUDGETS = {
-    "full": {"sum": 8.0, "alloc": 2.0, "locality": 12.0, "pylocality": 6.0, "latency": 3.0,
+    "full": {"sum": 8.0, "alloc": 2.0, "locality": 8.0, "pylocality": 7.0, "latency": 3.0,
              "cacheline": 4.0, "gil": 6.0},
     "quick": {"sum": 2.0, "alloc": 1.0, "locality": 1.5, "pylocality": 1.0, "latency": 1.0,
               "cacheline": 1.0, "gil": 1.5},
@@ -50,7 +53,7 @@ class Scale:
 
 SCALES = {
     "full": Scale("full", n_sum=10_000_000, first_rounds=6, warmups=1, min_time=0.02,
-                  n_nodes=10_000_000, max_chase_bytes=512 << 20, repeats=5),
+                  n_nodes=10_000_000, max_chase_bytes=512 << 20, repeats=7),
     "quick": Scale("quick", n_sum=1_000_000, first_rounds=6, warmups=1, min_time=0.01,
                    n_nodes=1_000_000, max_chase_bytes=64 << 20, repeats=2),
 }

@@ -81,14 +81,16 @@ class Paired:
 
 def run_paired(specs: list[dict], figures: Mapping[str, adaptive.Figure], scale: Scale, *,
                file: str, budget: float, target: float, timeout: float = 300.0,
+               guards: Mapping[str, adaptive.Figure] | None = None, guard_target: float | None = None,
                log: Callable[[str], None] | None = None) -> tuple[adaptive.Outcome, dict]:
-    """Time `specs` in rounds until every figure in `figures` is within `target` or `budget`
-    seconds are spent; returns (the outcome: every value by benchmark, and why it stopped;
-    the pyperf suite)."""
+    """Time `specs` in rounds until every figure in `figures` is within `target` (and every
+    one in `guards` within `guard_target`) or `budget` seconds are spent; returns (the
+    outcome: every value by benchmark, and why it stopped; the pyperf suite)."""
     with tempfile.TemporaryDirectory(prefix="chapter-paired-") as tmp:
         paired = Paired(specs, scale, tmp, file=file, timeout=timeout)
         outcome = adaptive.run(paired.batch, figures, target=target, budget=budget,
-                               first=scale.first_rounds, log=log)
+                               first=scale.first_rounds, guards=guards, guard_target=guard_target,
+                               log=log)
         return outcome, paired.suite()
 
 

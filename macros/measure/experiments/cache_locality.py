@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .. import adaptive, machine, machinecode, runner, toolchain, valgrind
 from ..cachegrind import Geometry, choose_geometry
-from ..config import TARGET_REL_CI
+from ..config import GUARD_REL_CI, TARGET_REL_CI
 from ..errors import MeasureError
 from ..facts import fact, paired_ratio, timing
 from ..results import declare, evidence
@@ -34,10 +34,11 @@ LAYOUTS = ("array", "ordered", "shuffled")
 # list), so two, then more while the budget allows; the interval of two is their range.
 LOCALITY_FIRST = {"full": 2, "quick": 6}
 MAX_REPEATS = 1000       # the program's own limit per run
+QUICK_RUNS = 3           # the listing's QUICK: runs of a quick layout per turn, two turns a repeat
 LOCALITY_RATIOS = {"ratio_shuffled_vs_array": ("shuffled", "array"),
                    "ratio_ordered_vs_array": ("ordered", "array"),
                    "ratio_shuffled_vs_ordered": ("shuffled", "ordered")}
-PY_FIRST = {"full": 6, "quick": 6}    # a batch per process: where the objects land differs
+PY_FIRST = {"full": 4, "quick": 6}    # a batch per process: where the objects land differs
                                       # from process to process, so several processes count
 PY_RATIOS = {"ratio_py_shuffled_vs_ordered": ("list_shuffled", "list_ordered"),
              "ratio_py_ordered_vs_numpy": ("list_ordered", "numpy")}
@@ -94,7 +95,7 @@ def run_locality(ctx: Context) -> dict:
         "int_bytes": fact(int(sizes.group(1)) if sizes else None, "B"),
         "node_bytes": fact(int(sizes.group(2)) if sizes else None, "B"),
         "repeats": fact(repeats),
-        "repeats_fast": fact(2 * repeats),      # the quick layouts: twice per repeat
+        "repeats_fast": fact(2 * QUICK_RUNS * repeats),    # the quick layouts: runs of each
         "sums_correct": fact(len(sums) == 3 and all(s == expected for s in [*sums.values(), *sums_all])),
         "t_array": t["array"], "t_list_ordered": t["ordered"], "t_list_shuffled": t["shuffled"],
     }
@@ -193,8 +194,10 @@ def run_pylocality(ctx: Context) -> dict:
             raise MeasureError(f"unexpected output:\n{got[-500:]}", file=PY_SRC)
         return times
 
+    first = PY_FIRST.get(ctx.scale.name, 6)
     outcome = adaptive.run(batch, PY_RATIOS, target=TARGET_REL_CI, budget=ctx.scale.budget("pylocality"),
-                           first=PY_FIRST.get(ctx.scale.name, 6), log=ctx.log)
+                           first=first, batch_rounds=first, guards={k: (k, None) for k in PY_NAMES},
+                           guard_target=GUARD_REL_CI, log=ctx.log)
     times, out = outcome.series, "\n".join(outputs)
     facts = {"n": fact(n), "repeats": fact(outcome.rounds)}
     for name, key in PY_NAMES.items():
