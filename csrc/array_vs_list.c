@@ -32,18 +32,6 @@ static uint64_t next_random(void) {            /* splitmix64: the same shuffle e
     return z ^ (z >> 31);
 }
 
-#define QUICK 3                 /* runs of a quick layout per turn, with repeats */
-
-static int by_value(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int k) {    /* sorts v */
-    qsort(v, k, sizeof *v, by_value);
-    return k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
-}
-
 static double seconds(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -113,26 +101,23 @@ int main(int argc, char **argv) {
     for (int v = 0; v < 3; v++)
         times[v] = calloc(repeats, sizeof(double));
     /* With repeats, each repeat sums array, ordered, shuffled, ordered, array: the quick two
-     * before and after the slow one, so a drift of the machine's speed during a repeat falls
-     * evenly on all three. The quick two take milliseconds, where one timer interrupt shows:
-     * each of their turns sums them QUICK times, and their time is the median of those runs. */
+     * before and after the slow one, each timed as the mean of its two passes, so a drift of
+     * the machine's speed during a repeat falls evenly on all three. */
     static const int order[5] = {0, 1, 2, 1, 0};
     int steps = repeats > 1 ? 5 : 3;
     for (int r = 0; r < repeats; r++) {
-        double t[3][2 * QUICK];
+        double t[3] = {0, 0, 0};
         int runs[3] = {0, 0, 0};
         for (int k = 0; k < steps; k++) {
             int v = order[k];
-            int times_here = repeats > 1 && v != 2 && !*only ? QUICK : 1;
             if (!want[v] || (*only && runs[v])) continue;   /* one layout: once */
-            for (int q = 0; q < times_here; q++) {
-                double t0 = seconds();
-                sum[v] = v == 0 ? sum_array(array, n) : sum_list(v == 1 ? ordered : shuffled);
-                t[v][runs[v]++] = seconds() - t0;
-            }
+            double t0 = seconds();
+            sum[v] = v == 0 ? sum_array(array, n) : sum_list(v == 1 ? ordered : shuffled);
+            t[v] += seconds() - t0;
+            runs[v]++;
         }
         for (int v = 0; v < 3; v++)
-            times[v][r] = runs[v] ? median(t[v], runs[v]) : 0;
+            times[v][r] = runs[v] ? t[v] / runs[v] : 0;
     }
     printf("summing %zu ints of %zu B; a list node is %zu B\n", n, sizeof(int), sizeof(struct node));
     for (int v = 0; v < 3; v++) {

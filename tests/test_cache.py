@@ -373,7 +373,3 @@ def test_verdict_list_misses(root, array, shuffled, expected):
     assert verdict_on("list-misses", {"cachesim.d1_misses_per_elem_array": array,
                                          "cachesim.d1_misses_per_elem_shuffled": shuffled}) == expected
 
-
-def test_quick_runs_is_the_listings_quick(root):
-    m = re.search(r"#define QUICK (\d+)", (root / "csrc/array_vs_list.c").read_text())
-    assert m and int(m.group(1)) == loc.QUICK_RUNS

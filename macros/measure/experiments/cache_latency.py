@@ -292,10 +292,9 @@ def run_latency(ctx: Context) -> dict:
                                                machine.read_mem_total(), runner.DEFAULT_MEMORY_BYTES)
     sizes = chase_sizes(largest)
     quick = ctx.scale.name != "full"
-    # Loads per repeat: ~0.02 s at RAM latency (full scale), as many random loads as a repeat
-    # needs to average over. Sizes that fit in L2 take a few ns per load, so they get 8x the
-    # loads, to outlast a timer interrupt by far.
-    loads = 1 << (16 if quick else 17)
+    # Loads per repeat: ~0.05 s at RAM latency (full scale). Sizes that fit in L2 take a few ns
+    # per load, so they get 8x the loads, to outlast a timer interrupt by far.
+    loads = 1 << (16 if quick else 18)
     # The two ends of the staircase, L1 and RAM, are timed in pairs (their ratio is a headline
     # figure), the sizes between them once each, repeats in a row.
     l1_point = max((s for s in sizes if caches.get("l1") and s <= caches["l1"] // 2), default=sizes[0])

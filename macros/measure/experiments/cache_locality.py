@@ -34,7 +34,6 @@ LAYOUTS = ("array", "ordered", "shuffled")
 # list), so two, then more while the budget allows; the interval of two is their range.
 LOCALITY_FIRST = {"full": 2, "quick": 6}
 MAX_REPEATS = 1000       # the program's own limit per run
-QUICK_RUNS = 3           # the listing's QUICK: runs of a quick layout per turn, two turns a repeat
 LOCALITY_RATIOS = {"ratio_shuffled_vs_array": ("shuffled", "array"),
                    "ratio_ordered_vs_array": ("ordered", "array"),
                    "ratio_shuffled_vs_ordered": ("shuffled", "ordered")}
@@ -95,7 +94,7 @@ def run_locality(ctx: Context) -> dict:
         "int_bytes": fact(int(sizes.group(1)) if sizes else None, "B"),
         "node_bytes": fact(int(sizes.group(2)) if sizes else None, "B"),
         "repeats": fact(repeats),
-        "repeats_fast": fact(2 * QUICK_RUNS * repeats),    # the quick layouts: runs of each
+        "repeats_fast": fact(2 * repeats),      # the quick layouts: twice per repeat
         "sums_correct": fact(len(sums) == 3 and all(s == expected for s in [*sums.values(), *sums_all])),
         "t_array": t["array"], "t_list_ordered": t["ordered"], "t_list_shuffled": t["shuffled"],
     }
