@@ -85,6 +85,15 @@ TIMED(stack, stack_block((int)i))
 TIMED(vla, stack_vla((int)i, n))
 TIMED(empty, empty_call((int)i))
 
+static double time_kind(int kind, long calls, int n) {
+    switch (kind) {
+    case 0: return time_heap(calls, n);
+    case 1: return time_stack(calls, n);
+    case 2: return time_vla(calls, n);
+    default: return time_empty(calls, n);
+    }
+}
+
 int main(int argc, char **argv) {
     long calls = argc > 1 ? atol(argv[1]) : 1000000;
     int repeats = argc > 2 ? atoi(argv[2]) : 5;
@@ -101,18 +110,31 @@ int main(int argc, char **argv) {
     time_stack(calls / 10, n);
     printf("block of %d bytes, %ld calls per repeat, ns per call\n",
            SIZE, calls);
-    for (int r = 0; r < repeats; r++) {  /* interleaved: drift hits all */
-        double heap = time_heap(calls, n);
-        double stack = time_stack(calls, n);
-        double vla = time_vla(calls, n);
-        double empty = time_empty(calls, n);
+    /* The four take turns, in forward order on even repeats and reversed on
+     * odd ones (A B | B A): drift hits all, and none always goes first. */
+    for (int r = 0; r < repeats; r++) {
+        double t[4];
+        for (int k = 0; k < 4; k++) {
+            int kind = r % 2 ? 3 - k : k;
+            t[kind] = time_kind(kind, calls, n);
+        }
         printf("repeat %d: heap %.3f stack %.3f vla %.3f empty %.3f\n",
-               r, heap, stack, vla, empty);
+               r, t[0], t[1], t[2], t[3]);
     }
     /* The busy heap last: it leaves the allocator in a different state,
-     * which would change what heap_block measures. */
+     * which would change what heap_block measures. It takes turns with
+     * the stack block, for a ratio within each repeat. */
     time_churn(calls / 10 + LIVE, n);    /* fill the live blocks */
-    for (int r = 0; r < repeats; r++)
-        printf("repeat %d: churn %.3f\n", r, time_churn(calls, n));
+    for (int r = 0; r < repeats; r++) {
+        double churn, stack;
+        if (r % 2) {
+            stack = time_stack(calls, n);
+            churn = time_churn(calls, n);
+        } else {
+            churn = time_churn(calls, n);
+            stack = time_stack(calls, n);
+        }
+        printf("repeat %d: churn %.3f stack %.3f\n", r, churn, stack);
+    }
     return 0;
 }

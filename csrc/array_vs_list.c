@@ -10,7 +10,7 @@
  *   array_vs_list [N [REPEATS [array|ordered|shuffled]]]
  * With no arguments: N = 10,000,000, each layout summed and timed once. With REPEATS > 1,
  * the three layouts take turns, REPEATS times, and every time is printed. A layout name
- * sums only that layout (for tools that count a whole run, like cachegrind).
+ * sums only that layout, once per repeat (for tools that count a whole run, like cachegrind).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -100,13 +100,24 @@ int main(int argc, char **argv) {
     long long sum[3] = {0, 0, 0};
     for (int v = 0; v < 3; v++)
         times[v] = calloc(repeats, sizeof(double));
+    /* With repeats, each repeat sums array, ordered, shuffled, ordered, array: the quick two
+     * before and after the slow one, each timed as the mean of its two passes, so a drift of
+     * the machine's speed during a repeat falls evenly on all three. */
+    static const int order[5] = {0, 1, 2, 1, 0};
+    int steps = repeats > 1 ? 5 : 3;
     for (int r = 0; r < repeats; r++) {
-        for (int v = 0; v < 3; v++) {
-            if (!want[v]) continue;
+        double t[3] = {0, 0, 0};
+        int runs[3] = {0, 0, 0};
+        for (int k = 0; k < steps; k++) {
+            int v = order[k];
+            if (!want[v] || (*only && runs[v])) continue;   /* one layout: once */
             double t0 = seconds();
             sum[v] = v == 0 ? sum_array(array, n) : sum_list(v == 1 ? ordered : shuffled);
-            times[v][r] = seconds() - t0;
+            t[v] += seconds() - t0;
+            runs[v]++;
         }
+        for (int v = 0; v < 3; v++)
+            times[v][r] = runs[v] ? t[v] / runs[v] : 0;
     }
     printf("summing %zu ints of %zu B; a list node is %zu B\n", n, sizeof(int), sizeof(struct node));
     for (int v = 0; v < 3; v++) {

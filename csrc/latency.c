@@ -9,6 +9,10 @@
  *   latency [--loads N] [--repeats K] [--slot BYTES] [--huge] SIZE...   one line per SIZE:
  *       size <bytes> slots <n> ns <per-load ns of each repeat>
  *   latency --check SIZE   walk the cycle once and report its length (it must visit every slot)
+ *   latency --pair SMALL [--pair-loads M] ... SIZE...   each repeat of each SIZE takes turns
+ *       with a chase of M loads through a cycle of SMALL bytes (a buffer of its own), in
+ *       alternating order (A B | B A), for a ratio within each repeat; after each size line:
+ *       paired size <small bytes> slots <n> ns <per-load ns of each repeat>
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -74,6 +78,12 @@ static long anon_huge_kb(void) {
 
 static void *volatile sink;                     /* where the chase ends: kept, so it is not optimised away */
 
+/* A lap of the cycle (rounded up to a multiple of 8 loads): what a timed chase needs to
+ * find its working set back in the caches after another chase has been through them. */
+static void *lap(void *p, size_t n) {
+    return chase(p, (n + 7) / 8 * 8);
+}
+
 static int by_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -81,6 +91,7 @@ static int by_double(const void *a, const void *b) {
 
 int main(int argc, char **argv) {
     size_t loads = 1 << 20, repeats = 5, check = 0, sizes[64], nsizes = 0;
+    size_t pair = 0, pair_loads = 0;
     long line = sysconf(_SC_LEVEL1_DCACHE_LINESIZE);
     size_t slot = line > 0 ? (size_t)line : 64;
     int huge = 0;
@@ -90,10 +101,16 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--slot") && i + 1 < argc) slot = strtoull(argv[++i], 0, 10);
         else if (!strcmp(argv[i], "--check")) check = 1;
         else if (!strcmp(argv[i], "--huge")) huge = 1;
+        else if (!strcmp(argv[i], "--pair") && i + 1 < argc) pair = strtoull(argv[++i], 0, 10);
+        else if (!strcmp(argv[i], "--pair-loads") && i + 1 < argc) pair_loads = strtoull(argv[++i], 0, 10);
         else if (nsizes < 64) sizes[nsizes++] = strtoull(argv[i], 0, 10);
     }
-    if (nsizes == 0 || slot < sizeof(void *) || loads % 8 || repeats < 1 || repeats > 100) {
-        fprintf(stderr, "usage: latency [--loads N(multiple of 8)] [--repeats K] [--slot B] [--huge] [--check] SIZE...\n");
+    if (!pair_loads)
+        pair_loads = loads;
+    if (nsizes == 0 || slot < sizeof(void *) || loads % 8 || pair_loads % 8 || repeats < 1 || repeats > 100
+        || (pair && pair / slot < 2)) {
+        fprintf(stderr, "usage: latency [--loads N(multiple of 8)] [--repeats K] [--slot B] [--huge] [--check] "
+                        "[--pair SMALL [--pair-loads M]] SIZE...\n");
         return 2;
     }
     size_t biggest = 0;
@@ -107,6 +124,13 @@ int main(int argc, char **argv) {
     madvise(buf, biggest, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
     memset(buf, 1, biggest);
     long huge_kb = anon_huge_kb();
+    char *small = NULL;                          /* the cycle paired with each size, if asked */
+    if (pair) {
+        small = mmap(NULL, pair, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (small == MAP_FAILED) { perror("mmap"); return 1; }
+        memset(small, 1, pair);
+        build_cycle(small, pair / slot, slot);
+    }
 
     printf("# line %ld B (sysconf), slot %zu B, page %ld B, %s pages requested (%ld KiB granted as "
            "huge pages), %zu loads x %zu repeats\n", line, slot, sysconf(_SC_PAGESIZE),
@@ -123,18 +147,38 @@ int main(int argc, char **argv) {
             continue;
         }
         void *p = chase(buf, loads < 8 * n ? loads : 8 * n);   /* warm up: at most 8 laps */
-        double ns[100];
+        void *q = small;
+        double ns[100], ns_small[100];
         for (size_t r = 0; r < repeats; r++) {
-            double t0 = now_ns();
-            p = chase(p, loads);
-            ns[r] = (now_ns() - t0) / loads;
+            for (int k = 0; k < (small ? 2 : 1); k++) {
+                if (small && k == (int)(r % 2)) {        /* the small cycle: first on even repeats */
+                    q = lap(q, pair / slot);
+                    double t0 = now_ns();
+                    q = chase(q, pair_loads);
+                    ns_small[r] = (now_ns() - t0) / pair_loads;
+                } else {
+                    if (small)
+                        p = lap(p, n < 1024 ? n : 1024);
+                    double t0 = now_ns();
+                    p = chase(p, loads);
+                    ns[r] = (now_ns() - t0) / loads;
+                }
+            }
         }
         printf("size %zu slots %zu ns", sizes[s], n);
         for (size_t r = 0; r < repeats; r++)
             printf(" %.3f", ns[r]);
-        qsort(ns, repeats, sizeof ns[0], by_double);
-        printf("  # median %.3f\n", (ns[(repeats - 1) / 2] + ns[repeats / 2]) / 2);
+        if (small) {
+            printf("\npaired size %zu slots %zu ns", pair, pair / slot);
+            for (size_t r = 0; r < repeats; r++)
+                printf(" %.3f", ns_small[r]);
+            printf("\n");
+        } else {
+            qsort(ns, repeats, sizeof ns[0], by_double);
+            printf("  # median %.3f\n", (ns[(repeats - 1) / 2] + ns[repeats / 2]) / 2);
+        }
         sink = p;
+        sink = q;
     }
     munmap(buf, biggest);
     return 0;

@@ -8,6 +8,8 @@
  *
  *   stride [--repeats K] BUFFER_BYTES STRIDE...   one line per stride:
  *       stride <bytes> reads <per pass> ns_per_pass <ns of each repeat>
+ * The strides take turns: each repeat makes one pass per stride, in the order given on even
+ * repeats and reversed on odd ones, so passes of two strides compared are seconds apart.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -49,29 +51,37 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < bytes; i += sizeof(int))    /* every page present before timing */
         *(int *)(buf + i) = 1;
 
-    long long check = 0;
     printf("# line size reported by the C library (sysconf): %ld B\n", sysconf(_SC_LEVEL1_DCACHE_LINESIZE));
     printf("# buffer %zu B, %zu repeats\n", bytes, repeats);
-    for (size_t s = 0; s < nstrides; s++) {
-        size_t stride = strides[s];
-        if (stride < sizeof(int) || stride % sizeof(int)) {
-            fprintf(stderr, "stride %zu is not a multiple of sizeof(int)\n", stride);
+    for (size_t s = 0; s < nstrides; s++)
+        if (strides[s] < sizeof(int) || strides[s] % sizeof(int)) {
+            fprintf(stderr, "stride %zu is not a multiple of sizeof(int)\n", strides[s]);
             return 2;
         }
-        size_t reads = (bytes + stride - 1) / stride;
-        long long sum = pass(buf, bytes, stride);          /* warm-up */
-        printf("stride %zu reads %zu ns_per_pass", stride, reads);
-        for (size_t r = 0; r < repeats; r++) {
+    double *ns = calloc(nstrides * repeats, sizeof *ns);   /* ns[s * repeats + r] */
+    if (!ns) { perror("calloc"); return 1; }
+    for (size_t s = 0; s < nstrides; s++)
+        pass(buf, bytes, strides[s]);                      /* warm-up */
+    long long check = 0;
+    for (size_t r = 0; r < repeats; r++)
+        for (size_t k = 0; k < nstrides; k++) {
+            size_t s = r % 2 ? nstrides - 1 - k : k;
+            size_t reads = (bytes + strides[s] - 1) / strides[s];
             double t0 = now_ns();
-            sum = pass(buf, bytes, stride);
-            printf(" %.0f", now_ns() - t0);
+            long long sum = pass(buf, bytes, strides[s]);
+            ns[s * repeats + r] = now_ns() - t0;
+            if (sum != (long long)reads) {       /* every int read is 1: the pass read them all */
+                fprintf(stderr, "stride %zu: sum %lld, expected %zu\n", strides[s], sum, reads);
+                return 1;
+            }
+            if (r == 0)
+                check += sum;                   /* reads of one pass per stride */
         }
+    for (size_t s = 0; s < nstrides; s++) {
+        printf("stride %zu reads %zu ns_per_pass", strides[s], (bytes + strides[s] - 1) / strides[s]);
+        for (size_t r = 0; r < repeats; r++)
+            printf(" %.0f", ns[s * repeats + r]);
         printf("\n");
-        if (sum != (long long)reads) {          /* every int read is 1: the pass read them all */
-            fprintf(stderr, "stride %zu: sum %lld, expected %zu\n", stride, sum, reads);
-            return 1;
-        }
-        check += sum;
     }
     printf("# reads checked: %lld\n", check);
     munmap(buf, bytes);

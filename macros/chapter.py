@@ -83,8 +83,8 @@ class Chapter:
         "machine.cpu": "text", "machine.cores": "count", "machine.kernel": "text", "machine.arch": "text",
         "machine.virtualised": "flag", "machine.page_size": "bytes", "machine.memory_bytes": "bytes",
         "machine.system_root": "text", "compiler": "text", "python.version": "text",
-        "python.implementation": "text", "scale.name": "text", "scale.processes": "count",
-        "scale.warmups": "count", "scale.values": "count", "scale.repeats": "count",
+        "python.implementation": "text", "scale.name": "text", "scale.first_rounds": "count",
+        "scale.warmups": "count", "scale.repeats": "count",
         "scale.min_time": "seconds", "scale.n_sum": "count", "date": "text", "git_commit": "text",
         "machine_id": "text",
     }
@@ -102,7 +102,7 @@ class Chapter:
         return node
 
     def prov_text(self, path: str) -> str:
-        """prov("machine.cpu"), prov("scale.values"): a provenance value in words; "unknown"
+        """prov("machine.cpu"), prov("scale.warmups"): a provenance value in words; "unknown"
         when the results do not say (never a Python repr)."""
         value = self.prov_value(path)
         kind = self.PROV_FIELDS[path]
@@ -160,6 +160,41 @@ class Chapter:
         """The noisy threshold as a percentage, as the results recorded it."""
         limit = self.doc.get("noisy_rel_iqr", NOISY_REL_IQR)
         return f"{round(limit * 100, 2):g}%"
+
+    def timing_target(self) -> str:
+        """The precision timed rounds aim for, "±2%", as the results recorded it."""
+        target = self.prov.get("scale", {}).get("target")
+        return f"±{round(target * 100, 2):g}%" if isinstance(target, (int, float)) else "the target"
+
+    def timing_budgets(self) -> str:
+        """Each experiment's time budget for its timed rounds, in words."""
+        budgets = self.prov.get("scale", {}).get("budgets")
+        if not isinstance(budgets, dict) or not budgets:
+            return "the results do not record the budgets"
+        parts = [f"{render.esc(name)} {fmt.sig(float(sec), 2)} s" for name, sec in budgets.items()
+                 if isinstance(sec, (int, float))]
+        return ", ".join(parts) + f" at scale {render.esc(self.scale)}"
+
+    def load_note(self) -> str:
+        """Whether the machine was busy when the figures were measured, in a sentence."""
+        load = self.prov.get("load")
+        if not isinstance(load, dict):
+            return "These results do not say how busy the machine was."
+        if not load.get("busy"):
+            return "Nothing else was busy when these figures were measured."
+        parts = []
+        before = load.get("before_timing") or {}
+        if before.get("busy") and before.get("why"):
+            parts.append(f"before timing, {before['why']}")
+        shares = load.get("busy_experiments") or {}
+        during = [f"{share:.0%} during {name}" for name, share in shares.items()
+                  if isinstance(share, (int, float))]
+        if during:
+            parts.append("while the timed experiments ran, other programs used " + ", ".join(during)
+                         + " of the CPU time")
+        why = f" ({'; '.join(parts)})" if parts else ""
+        return render.esc(f"This machine was busy when these figures were measured{why}: its "
+                          f"timings are noisier than a quiet machine's.")
 
     # -------------------------------------------------------------- lookups
 
@@ -221,8 +256,10 @@ class Chapter:
             return ""
         limit = self.doc.get("noisy_rel_iqr", NOISY_REL_IQR)
         spread = fmt.spread(fact) or f"spread {fact.get('rel_spread', 0):.0%} of the value"
-        # Said the way the spread is shown: a timing's as IQR ±half of it, a ratio's as its bounds.
-        allowed = (f"IQR ±{fmt.sig(limit * 50, 2)}%" if fact.get("spread")
+        # Said the way the spread is shown: an interval as ± its half-width, a timing's IQR as
+        # ±half of it, an unpaired ratio's as its quartile bounds.
+        allowed = (f"95% CI ±{fmt.sig(limit * 100, 2)}%" if fmt.has_interval(fact)
+                   else f"IQR ±{fmt.sig(limit * 50, 2)}%" if fact.get("spread")
                    else f"quartile bounds {limit:.0%} of the value apart")
         if (self.page, ref) not in self.warned:
             self.warned.add((self.page, ref))

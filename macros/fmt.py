@@ -61,9 +61,21 @@ def value(fact: dict) -> str:
     return str(v)
 
 
+def has_interval(fact: dict) -> bool:
+    return all(isinstance(fact.get(k), (int, float)) for k in ("ci_low", "ci_high")) and bool(fact.get("value"))
+
+
 def spread(fact: dict) -> str:
-    """The spread of a timing, as a reader wants it: interquartile range relative to the median."""
+    """How sure a figure is, as a reader wants it: its 95% confidence interval (a ratio's as
+    its bounds, a timing's as ± of its value) and how many values it rests on; for older
+    records, a timing's interquartile range relative to the median."""
     s = fact.get("spread")
+    if has_interval(fact):
+        count = f", {s['n']} {'pairs' if fact.get('paired') else 'values'}" if s and s.get("n") else ""
+        if fact.get("unit") == "x":
+            return f"95% CI {sig(fact['ci_low'])}–{sig(fact['ci_high'])}×{count}"
+        half = (fact["ci_high"] - fact["ci_low"]) / 2 / abs(fact["value"])
+        return f"95% CI ±{sig(half * 100, 2)}%{count}"
     if s:
         return f"IQR ±{sig(s['rel_iqr'] * 50, 2)}% over {s['n']} values"
     if fact.get("unit") == "x" and "low" in fact:

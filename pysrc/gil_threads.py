@@ -69,10 +69,11 @@ def main() -> None:
     ways = {"1 thread": serial, f"{workers} threads": with_threads, f"{workers} processes": with_processes}
     walls = {name: [] for name in ways}
     busy = {name: [] for name in ways}
-    for r in range(repeats):
+    names = list(ways)
+    for r in range(repeats):        # the three take turns, reversed every other repeat
         row = []
-        for name, run in ways.items():
-            wall, cores = timed(run, chunks)
+        for name in (names if r % 2 == 0 else names[::-1]):
+            wall, cores = timed(ways[name], chunks)
             walls[name].append(wall)
             busy[name].append(cores)
             row.append(f"{name} {wall:.3f} s ({cores:.2f} cores)")

@@ -73,6 +73,19 @@ def test_latency_times_each_size_and_far_memory_is_slower(root, tmp_path):
 
 
 @pytest.mark.listing("csrc/latency.c")
+def test_latency_pairs_a_small_cycle_with_each_size(root, tmp_path):
+    exe = build(root, tmp_path, "csrc/latency.c")
+    big, repeats = 64 << 20, 4
+    out = runner.run([str(exe), "--loads", "65536", "--repeats", str(repeats), "--pair", str(16 << 10),
+                      "--pair-loads", "131072", str(1 << 20), str(big)], file="csrc/latency.c").stdout
+    rows, small = lat.parse_chase(out), lat.parse_paired(out)
+    assert [r["bytes"] for r in rows] == [1 << 20, big]
+    assert [r["bytes"] for r in small] == [16 << 10] * 2 and all(r["slots"] == 256 for r in small)
+    assert all(len(r["ns"]) == repeats and min(r["ns"]) > 0 for r in rows + small)
+    assert min(rows[1]["ns"]) > 2 * max(small[1]["ns"]), out
+
+
+@pytest.mark.listing("csrc/latency.c")
 def test_latency_refuses_bad_arguments(root, tmp_path):
     exe = build(root, tmp_path, "csrc/latency.c")
     with pytest.raises(MeasureError):
@@ -156,7 +169,7 @@ def test_cachegrind_misses_follow_the_layout(root, tmp_path):
 
 
 def test_cachesim_without_valgrind(root, tmp_path, monkeypatch):
-    monkeypatch.setattr(loc.shutil, "which", lambda name: None)
+    monkeypatch.setattr(loc.valgrind, "find", lambda: None)
     ctx = Context(root=root, scale=SCALES["quick"], workdir=tmp_path, log=lambda m: None)
     out = loc.run_cachesim(ctx)
     assert out["facts"]["available"]["value"] is False
@@ -283,7 +296,10 @@ def test_experiments_quick_keep_the_data_contract(root, tmp_path):
                for s in stairs)
     assert latency["l1_ns"]["unit"] == latency["ram_ns"]["unit"] == "ns"
     assert latency["ram_over_l1"]["unit"] == "x"
-    assert latency["ram_over_l1"]["value"] == pytest.approx(latency["ram_ns"]["value"] / latency["l1_ns"]["value"])
+    # Taken pair by pair, with its interval: close to, not equal to, the ratio of the medians.
+    r = latency["ram_over_l1"]
+    assert r["paired"] is True and r["ci_low"] <= r["value"] <= r["ci_high"]
+    assert r["value"] == pytest.approx(latency["ram_ns"]["value"] / latency["l1_ns"]["value"], rel=0.5)
     assert latency["single_cycle"]["value"] is True
 
     line = lat.run_cacheline(ctx)["facts"]
@@ -356,3 +372,4 @@ def test_verdict_py_list_scattered(root, slower, numpy, ordered, expected):
 def test_verdict_list_misses(root, array, shuffled, expected):
     assert verdict_on("list-misses", {"cachesim.d1_misses_per_elem_array": array,
                                          "cachesim.d1_misses_per_elem_shuffled": shuffled}) == expected
+

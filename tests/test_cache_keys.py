@@ -129,12 +129,14 @@ def _expected_users() -> dict[str, set[str]]:
         "staircase.py": set(),   # read by the pages, after measuring
         "python_support.py": set(),      # the supported-Python check: it changes no result
         "record.py": every, "results.py": every, "config.py": every, "errors.py": every,
-        "facts.py": every, "runner.py": every, "toolchain.py": every, "experiments/__init__.py": every,
+        "facts.py": every, "stats.py": every, "runner.py": every, "toolchain.py": every,
+        "experiments/__init__.py": every,
         "maps.py": of("one_line", "objects", "stack_and_heap"),
-        "timing.py": timed, "pyperf_worker.py": timed,
+        "timing.py": timed, "paired_worker.py": timed, "adaptive.py": timed | of("objects"),
         "provenance.py": of("cache_latency", "cache_locality"),
         "machine.py": of("cache_latency", "cache_locality"),
         "cachegrind.py": of("cache_locality"),
+        "valgrind.py": of("benchmark", "cache_locality"), "loadcheck.py": set(),
         "machinecode.py": of("objects", "stack_and_heap", "stack_and_heap_cost", "benchmark",
                              "cache_locality"),
         **{mod: names | (of("cache_locality") if mod == "experiments/cache_latency.py" else set())

@@ -26,7 +26,7 @@ import pytest
 from conftest import copy_project
 
 from macros.measure import cache, engine, runner
-from macros.measure.config import NOISY_REL_IQR
+from macros.measure.config import NOISY_REL_IQR, TARGET_REL_CI
 
 # ------------------------------------------------------------------ the throwaway project
 
@@ -556,13 +556,15 @@ def test_noisy_timing_is_marked_and_warned(tmp_path):
     assert plain.returncode == 0, plain.stderr[-3000:]
     results = json.loads(sorted((lab.path / "results").glob("*.quick.json"))[0].read_text())
     fact = results["experiments"]["jitter"]["facts"]["seconds"]
-    assert fact["noisy"] is True and fact["spread"]["rel_iqr"] > results["noisy_rel_iqr"] == NOISY_REL_IQR
-    assert re.search(r"WARNING\s+-\s+lab.md: figure jitter.seconds is noisy \(IQR ±[\d.]+% over 8 values",
+    half_width = (fact["ci_high"] - fact["ci_low"]) / 2 / fact["value"]
+    assert fact["noisy"] is True and half_width > results["noisy_rel_iqr"] == NOISY_REL_IQR
+    assert fact["rel_spread"] == pytest.approx(half_width)
+    assert re.search(r"WARNING\s+-\s+lab.md: figure jitter.seconds is noisy \(95% CI ±[\d.]+%, 8 values",
                      plain.stderr), plain.stderr[-2000:]
     page = lab.page("lab")
-    markers = re.findall(r'<span class="noisy" title="[^"]*">noisy(: IQR ±[\d.]+% over 8 values)?</span>', page)
-    # In the prose the marker carries the spread; in the table cell the figure already shows it.
-    assert len(markers) == 2 and markers[0].startswith(": IQR") and markers[1] == ""
+    markers = re.findall(r'<span class="noisy" title="[^"]*">noisy(: 95% CI ±[\d.]+%, 8 values)?</span>', page)
+    # In the prose the marker carries the interval; in the table cell the figure already shows it.
+    assert len(markers) == 2 and markers[0].startswith(": 95% CI") and markers[1] == ""
     assert "<td>" in page and page.count("<tr>") == 2     # the marker did not break the table
     strict = lab.build("--strict")
     assert strict.returncode != 0 and "is noisy" in strict.stderr
@@ -612,8 +614,9 @@ def test_readme_states_the_limits_the_code_applies(root):
         return f"{n >> 30} GiB" if n >= 1 << 30 else f"{n >> 20} MiB"
     for phrase in (f"{runner.DEFAULT_TIMEOUT_S:g} s per program", f"{size(runner.DEFAULT_MEMORY_BYTES)} per program",
                    f"| {size(runner.DEFAULT_FILE_BYTES)} |", f"{size(runner.MAX_OUTPUT_BYTES)} per stream",
-                   f"({engine.DEFAULT_LOCK_WAIT_S:g} by default)", f"more than {NOISY_REL_IQR:.0%} of its median",
-                   f'"IQR ±{NOISY_REL_IQR * 50:g}%"',
+                   f"({engine.DEFAULT_LOCK_WAIT_S:g} by default)",
+                   f"half-width is more than {NOISY_REL_IQR:.0%} of its value", f"within ±{TARGET_REL_CI:.0%}",
+                   '"figure … is noisy (95% CI ±…)"',
                    "PR_SET_PDEATHSIG", "/dev/null", "not a sandbox"):
         assert phrase in text, phrase
     for key in runner.MINIMAL_ENV_KEYS:

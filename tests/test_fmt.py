@@ -55,6 +55,17 @@ def test_ratio_spread():
     assert fmt.with_spread(r) == "104× (98.1–110× between quartiles)"
 
 
+def test_ratio_with_interval():
+    r = {"value": 2.178, "unit": "x", "ci_low": 2.151, "ci_high": 2.2049, "paired": True,
+         "spread": {"n": 150, "median": 2.18, "rel_iqr": 0.05, "q1": 2.1, "q3": 2.2}}
+    assert fmt.with_spread(r) == "2.18× (95% CI 2.15–2.20×, 150 pairs)"
+
+
+def test_timing_with_interval():
+    t = {**TIMING, "ci_low": 0.0353, "ci_high": 0.0361}
+    assert fmt.with_spread(t) == "35.7 ms (95% CI ±1.1%, 18 values)"
+
+
 def test_plural():
     assert [fmt.plural(n, "claim") for n in (0, 1, 2)] == ["0 claims", "1 claim", "2 claims"]
     assert fmt.plural(1, "was", "were") == "1 was" and fmt.plural(3, "was", "were") == "3 were"

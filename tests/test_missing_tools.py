@@ -51,7 +51,8 @@ CLAIMS = ledger.load(Path(__file__).resolve().parents[1] / "claims.toml")
     ("objdump", ["cadd", "alloc"], ["cadd.op_O2", "cadd.body_count_O2", "alloc.alloc_instructions",
                                     "alloc.vla_alloc_instructions"],
      ["c-add-instruction", "stack-alloc-instruction"], "install binutils"),
-    ("valgrind", ["cachesim"], ["cachesim.d1_misses_per_elem_array", "cachesim.d1_misses_per_elem_shuffled"],
+    ("valgrind", ["cachesim", "sumcount"], ["cachesim.d1_misses_per_elem_array", "cachesim.d1_misses_per_elem_shuffled",
+                                            "sumcount.ir_per_add_py_loop", "sumcount.ir_per_add_c_opaque_O2"],
      ["list-misses"], "install valgrind"),
 ])
 def test_a_missing_tool_makes_its_facts_not_measured(tmp_path, tool, only, facts, claims, hint):

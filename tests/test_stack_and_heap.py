@@ -242,7 +242,8 @@ def test_alloc_cost_listing(root, tmp_path):
     per, meta = ac.parse_repeats(out)
     assert meta == {"block": int(re.search(r"#define SIZE (\d+)", (root / "csrc/alloc_cost.c").read_text()).group(1)),
                     "calls": 20000}
-    assert set(per) == {"heap", "churn", "stack", "vla", "empty"}
+    assert set(per) == {"heap", "churn", "stack", "vla", "empty", "churn_stack"}
+    # Each repeat runs the four in turn, reversed every other repeat (A B | B A).
     assert all(len(v) == 3 and all(x > 0 for x in v) for v in per.values())
     asm = {f: machinecode.disassemble(exe, f) for f in ac.FUNCS.values()}
     # The optimiser kept what is timed: the allocator calls, and the store into each block.
@@ -262,14 +263,18 @@ def test_alloc_parsers_fixed(root):
         for func in ("stack_block", "stack_vla"):
             assert ac.rsp_instructions(kept(target, "alloc_cost-O2", func)) == (1, 1), (target, func)
     out = ("block of 64 bytes, 10 calls per repeat, ns per call\n"
-           "repeat 0: heap 20.0 churn 40.0 stack 2.0 vla 2.5 empty 2.0\n"
-           "repeat 1: heap 22.0 churn 44.0 stack 2.0 vla 2.5 empty 2.0\n"
-           "repeat 2: heap 21.0 churn 42.0 stack 2.0 vla 2.5 empty 2.0\n")
+           "repeat 0: heap 20.0 stack 2.0 vla 2.5 empty 2.0\n"
+           "repeat 1: heap 22.0 stack 2.0 vla 2.5 empty 2.0\n"
+           "repeat 2: heap 21.0 stack 2.0 vla 2.5 empty 2.0\n"
+           "repeat 0: churn 40.0 stack 2.0\n"
+           "repeat 1: churn 44.0 stack 2.2\n"
+           "repeat 2: churn 42.0 stack 2.0\n")
     asms = {f: kept("x86-64-gcc", "alloc_cost-O2", f) for f in ac.FUNCS.values()}
     f = ac.cost_facts(out, asms)
     assert f["heap_pair"]["unit"] == "s" and f["heap_pair"]["value"] == pytest.approx(21e-9)
     assert f["ratio_heap_stack"]["value"] == pytest.approx(10.5)
-    assert f["ratio_churn_stack"]["value"] == pytest.approx(21.0)
+    assert f["ratio_churn_stack"]["value"] == pytest.approx(20.0)   # 20, 20, 21: paired, not 42 / 2
+    assert f["ratio_heap_stack"]["paired"] is True and f["ratio_heap_stack"]["ci_low"] <= 10.5
     assert f["heap_net"]["value"] == pytest.approx(19e-9)
     # A leaf function may leave up to 128 bytes of its array below rsp (the System V red zone).
     size = int(re.search(r"#define SIZE (\d+)", (root / "csrc/alloc_cost.c").read_text()).group(1))

@@ -8,32 +8,53 @@ from .errors import InputError
 
 MODES = ("auto", "fresh", "cached", "stale")
 
-# A timing is "noisy" when its interquartile range is more than this fraction of its median
-# (a ratio: when its quartile bounds are that far apart relative to it). Marked when
-# measured; the page shows the spread beside it and the build warns (fatal under --strict).
+# A figure is "noisy" when the half-width of its 95% confidence interval is more than this
+# fraction of its value (for older records without an interval: a timing's interquartile
+# range over its median, a ratio's quartile bounds). Marked when measured; the page shows
+# the interval beside it and the build warns (fatal under --strict).
 NOISY_REL_IQR = 0.10
+
+# Timed rounds go on until every headline figure's 95% interval is within this fraction of
+# its value (adaptive.py), or the experiment's budget below is spent.
+TARGET_REL_CI = 0.02
+# The other timed figures a page quotes (times, per-element costs) are held to a looser aim:
+# half the noise limit, so that they are not marked noisy.
+GUARD_REL_CI = NOISY_REL_IQR / 2
+
+# Seconds of timed rounds each experiment may spend reaching the target, by scale (on top
+# of compiling and building its data). Full: chosen so that a cold full build of the site
+# stays within 60 s on a 2-core VM (see docs/method.md); quick: tests.
+BUDGETS = {
+    "full": {"sum": 8.0, "alloc": 2.0, "locality": 8.0, "pylocality": 7.0, "latency": 3.0,
+             "cacheline": 4.0, "gil": 6.0},
+    "quick": {"sum": 2.0, "alloc": 1.0, "locality": 1.5, "pylocality": 1.0, "latency": 1.0,
+              "cacheline": 1.0, "gil": 1.5},
+}
 
 
 @dataclass(frozen=True)
 class Scale:
     name: str
     n_sum: int            # integers summed by the benchmark (the book: 10,000,000)
-    processes: int        # pyperf worker processes per benchmark
-    values: int           # values per worker process
-    warmups: int
-    min_time: float       # pyperf: minimum seconds per value
+    first_rounds: int     # rounds of the first batch of paired timings (more follow as needed)
+    warmups: int          # untimed values per benchmark at the start of each worker
+    min_time: float       # minimum seconds per timed value (a short function is called in a loop)
     n_nodes: int          # elements in the array-vs-list experiment
     max_chase_bytes: int  # largest working set for the latency staircase
-    repeats: int          # repeats of whole-program measurements
+    repeats: int          # repeats of whole-program measurements (the latency staircase)
+
+    def budget(self, experiment: str) -> float:
+        """Seconds of timed rounds an experiment may spend (BUDGETS)."""
+        return BUDGETS[self.name][experiment]
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "budgets": dict(BUDGETS[self.name]), "target": TARGET_REL_CI}
 
 
 SCALES = {
-    "full": Scale("full", n_sum=10_000_000, processes=5, values=3, warmups=1, min_time=0.02,
-                  n_nodes=10_000_000, max_chase_bytes=512 << 20, repeats=5),
-    "quick": Scale("quick", n_sum=1_000_000, processes=2, values=2, warmups=1, min_time=0.01,
+    "full": Scale("full", n_sum=10_000_000, first_rounds=6, warmups=1, min_time=0.02,
+                  n_nodes=10_000_000, max_chase_bytes=512 << 20, repeats=7),
+    "quick": Scale("quick", n_sum=1_000_000, first_rounds=6, warmups=1, min_time=0.01,
                    n_nodes=1_000_000, max_chase_bytes=64 << 20, repeats=2),
 }
 

@@ -17,8 +17,8 @@ import traceback
 from pathlib import Path
 from typing import Callable
 
-from . import cache, provenance, record, timing, toolchain
-from .config import NOISY_REL_IQR, Scale
+from . import cache, loadcheck, provenance, record, timing, toolchain
+from .config import NOISY_REL_IQR, TARGET_REL_CI, Scale
 from .errors import CacheMissing, InputError, MeasureError
 from .experiments import Context, Experiment, declarations, discover
 from .results import RESULTS_SCHEMA
@@ -88,6 +88,7 @@ def _run_one(exp: Experiment, root: Path, scale: Scale, progress: Progress) -> d
     t0 = time.perf_counter()
     progress("info", f"measuring {exp.name}: {exp.title} ...")
     workdir = Path(tempfile.mkdtemp(prefix=f"chapter-{exp.name}-"))
+    span = loadcheck.Span()
     try:
         ctx = Context(root=root, scale=scale, workdir=workdir,
                       log=lambda m: progress("debug", f"{exp.name}: {m}"))
@@ -108,6 +109,7 @@ def _run_one(exp: Experiment, root: Path, scale: Scale, progress: Progress) -> d
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     payload["seconds"] = round(time.perf_counter() - t0, 3)
+    payload["load"] = span.end()
     payload["measured_at"] = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     payload["sources"] = list(exp.sources)
     payload["machine"] = provenance.fingerprint()
@@ -117,8 +119,15 @@ def _run_one(exp: Experiment, root: Path, scale: Scale, progress: Progress) -> d
         noisy = record.mark_noisy(payload["facts"])
         progress("info", f"measured {exp.name} in {payload['seconds']:.1f} s")
         if noisy:
-            progress("info", f"{exp.name}: spread above {NOISY_REL_IQR:.0%} of the value (noisy): "
-                             + ", ".join(noisy))
+            progress("info", f"{exp.name}: 95% interval wider than ±{NOISY_REL_IQR:.0%} of the value "
+                             f"(noisy): " + ", ".join(noisy))
+        if payload["load"]["busy"] and exp.headline:
+            progress("info", f"{exp.name}: the machine was busy while it was measured "
+                             f"({payload['load']['why']}): its timings are noisier")
+        missed = record.missed_target(payload["facts"], exp.headline)
+        if missed:
+            progress("info", f"{exp.name}: target ±{TARGET_REL_CI:.0%} not reached within the time "
+                             f"budget: " + ", ".join(missed))
     else:
         where = f" ({payload['file']})" if payload.get("file") else ""
         progress("warning", f"experiment {exp.name}{where} not measured: {payload['reason']}\n"
@@ -212,6 +221,7 @@ def measure(root: Path, *, mode: str, scale: Scale, progress: Progress | None = 
         no_cc = exc
         progress("warning", f"{exc.reason}")
     entries: dict[str, dict] = {}
+    load: dict | None = None                 # the check before timing, when this build measures
     todo: list[tuple[Experiment, str]] = []
     missing: list[str] = []
     for exp in experiments:
@@ -268,6 +278,12 @@ def measure(root: Path, *, mode: str, scale: Scale, progress: Progress | None = 
         try:
             with _sigterm_as_interrupt(), store.lock(wait_s=wait, on_wait=on_wait):
                 store.sweep()
+                load = loadcheck.before_timing()
+                # info, not a warning: a busy machine alone must not fail a --strict build;
+                # the figures it made too noisy do.
+                progress("info", f"before measuring: {loadcheck.describe(load)}"
+                         + (f" -- busy ({load['why']}): timings will be noisier than on a quiet "
+                            f"machine" if load["busy"] else ""))
                 for exp, key in todo:
                     current = exp.name
                     # The other build may have measured it while we waited.
@@ -286,7 +302,7 @@ def measure(root: Path, *, mode: str, scale: Scale, progress: Progress | None = 
                      + f"; its programs were stopped. Kept: {', '.join(done) or 'nothing new'}. "
                      f"The next build measures only {', '.join(left)}.")
             raise
-    doc = build_document(root, scale, experiments, entries)
+    doc = build_document(root, scale, experiments, entries, load)
     write_results(root, scale, doc)
     return doc
 
@@ -355,10 +371,22 @@ def cflags_of(experiments: list[Experiment]) -> dict[str, list[str]]:
     return {e.name: list(e.flags) for e in experiments if e.flags}
 
 
-def build_document(root: Path, scale: Scale, experiments: list[Experiment], entries: dict) -> dict:
+def load_summary(entries: dict, before: dict | None, timed: set[str]) -> dict:
+    """How busy the machine was when the figures in `entries` were measured: the check before
+    this build's timing (None if it measured nothing), and each timed experiment (one with
+    headline figures) measured on a busy machine, with the share of CPU time others used."""
+    busy = {name: e["load"].get("others_share") for name, e in entries.items()
+            if name in timed and isinstance(e.get("load"), dict) and e["load"].get("busy")}
+    return {"before_timing": before, "busy_experiments": busy,
+            "busy": bool(busy) or bool(before and before.get("busy"))}
+
+
+def build_document(root: Path, scale: Scale, experiments: list[Experiment], entries: dict,
+                   load: dict | None = None) -> dict:
     return {
         "schema": RESULTS_SCHEMA,
-        "provenance": provenance.collect(root, scale.as_dict(), cflags_of(experiments)),
+        "provenance": {**provenance.collect(root, scale.as_dict(), cflags_of(experiments)),
+                       "load": load_summary(entries, load, {e.name for e in experiments if e.headline})},
         "experiments": {e.name: entries[e.name] for e in experiments if e.name in entries},
         "declared": {e.name: {"module": _shown_path(e.module, root), "sources": list(e.sources),
                               "facts": {f.name: {"kind": f.kind, "unit": f.unit, "source": f.source}

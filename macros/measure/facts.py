@@ -1,8 +1,11 @@
-"""The shape of a measured figure: a value with its unit, and for timings, their spread."""
+"""The shape of a measured figure: a value with its unit, and for timings, their spread and
+the confidence interval of the figure quoted (stats.py)."""
 from __future__ import annotations
 
 import statistics
 from typing import Any
+
+from . import stats
 
 
 def fact(value: Any, unit: str | None = None, **extra: Any) -> dict:
@@ -32,31 +35,32 @@ def spread(values: list[float]) -> dict:
     }
 
 
-def timing(values: list[float], **extra: Any) -> dict:
+def _interval(est: stats.Estimate) -> dict:
+    return {"ci_low": est.ci_low, "ci_high": est.ci_high, "ci_level": stats.LEVEL}
+
+
+def timing(values: list[float], unit: str = "s", **extra: Any) -> dict:
+    """A median timing (seconds, or ns per operation with unit="ns"): its spread over the
+    values, and the bootstrap 95% interval of the median."""
     s = spread(values)
-    return fact(s["median"], "s", spread=s, **extra)
+    return fact(s["median"], unit, spread=s, **_interval(stats.median_estimate(values)), **extra)
 
 
 def ratio(num: dict, den: dict, **extra: Any) -> dict:
-    """Median over median; the spread of the ratio is bounded by the quartiles of each side."""
+    """Median over median, of two timings not taken in pairs; its spread is bounded by the
+    quartiles of each side. Paired timings give a better figure: paired_ratio()."""
     a, b = num["spread"], den["spread"]
     return fact(a["median"] / b["median"], "x", low=a["q1"] / b["q3"], high=a["q3"] / b["q1"], **extra)
 
 
 def paired_ratio(num: list[float], den: list[float], **extra: Any) -> dict:
-    """Median of the ratios num[i] / den[i] of runs made side by side, with their spread.
+    """The ratio of timings taken side by side, pair by pair: the median of the log-ratios
+    log(num[i] / den[i]), with its bootstrap 95% interval (stats.ratio_estimate).
 
     Pairing cancels what the shared machine does to both sides at once (a slow spell, a
-    frequency change), which a ratio of two medians taken minutes apart cannot.
+    frequency change), which a ratio of two medians taken minutes apart cannot. The spread
+    of the per-pair ratios is kept beside it.
     """
-    ratios = [a / b for a, b in zip(num, den) if b > 0]
-    sp = spread(ratios)
-    return fact(sp["median"], "x", spread=sp, low=sp["q1"], high=sp["q3"], paired=True, **extra)
-
-
-def rounds_ratio(num: dict, den: dict, **extra: Any) -> dict:
-    """A ratio of two timings: paired by round when both were timed in the same rounds."""
-    a, b = num.get("rounds"), den.get("rounds")
-    if a and b and len(a) == len(b) and len(a) >= 2:
-        return paired_ratio(a, b, **extra)
-    return ratio(num, den, **extra)
+    est = stats.ratio_estimate(num, den)
+    sp = spread([a / b for a, b in zip(num, den)])
+    return fact(est.value, "x", spread=sp, paired=True, **_interval(est), **extra)

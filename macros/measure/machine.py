@@ -104,3 +104,53 @@ def last_level(caches: list[Cache]) -> Cache | None:
     """The highest-level cache that holds data (L3 on most machines, L2 where there is no L3)."""
     held = [c for c in caches if c.holds_data]
     return max(held, key=lambda c: c.level) if held else None
+
+
+# -------------------------------------------------------------------------- what else runs
+
+LOADAVG = "proc/loadavg"
+STAT = "proc/stat"
+
+
+def read_loadavg(root: Path = Path("/")) -> tuple[float, float, float] | None:
+    """The 1-, 5- and 15-minute load averages; None when the file is missing or unreadable."""
+    fields = (_read(Path(root) / LOADAVG) or "").split()
+    try:
+        return float(fields[0]), float(fields[1]), float(fields[2])
+    except (IndexError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class CpuTimes:
+    """All CPUs' time since boot, in clock ticks, from the "cpu" line of /proc/stat."""
+    total: int
+    idle: int       # idle + iowait: nobody was running
+    steal: int      # taken by the hypervisor for other guests
+
+    @property
+    def busy(self) -> int:
+        return self.total - self.idle - self.steal
+
+
+def read_cpu_times(root: Path = Path("/")) -> CpuTimes | None:
+    """The first line of /proc/stat: user nice system idle iowait irq softirq steal [guest
+    guest_nice]. Guest time is already counted in user time, so it is left out of the total.
+    Older kernels print fewer fields: the missing ones count as zero."""
+    for line in (_read(Path(root) / STAT) or "").splitlines():
+        parts = line.split()
+        if parts and parts[0] == "cpu":
+            try:
+                v = [int(x) for x in parts[1:9]] + [0] * (8 - len(parts[1:9]))
+            except ValueError:
+                return None
+            return CpuTimes(total=sum(v), idle=v[3] + v[4], steal=v[7])
+    return None
+
+
+def cpu_shares(before: CpuTimes, after: CpuTimes) -> dict[str, float]:
+    """Between two readings: the share of all CPU time that was busy and that was stolen."""
+    total = after.total - before.total
+    if total <= 0:
+        return {"busy": 0.0, "steal": 0.0}
+    return {"busy": (after.busy - before.busy) / total, "steal": (after.steal - before.steal) / total}

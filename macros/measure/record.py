@@ -75,21 +75,32 @@ def check_output(exp_name: str, module: str, facts: dict, evidence: dict,
     return filled
 
 
-def mark_noisy(facts: dict, threshold: float = NOISY_REL_IQR) -> list[str]:
-    """Flag each timing (and ratio of timings) whose spread is above the threshold; their names.
+def rel_uncertainty(f: dict) -> float | None:
+    """How uncertain a figure is, relative to its value: the half-width of its confidence
+    interval when it has one; else, for a timing, its interquartile range over its median,
+    and for a ratio of unpaired timings, the distance between its quartile bounds."""
+    value = f.get("value")
+    if isinstance(f.get("ci_low"), (int, float)) and isinstance(f.get("ci_high"), (int, float)) and value:
+        return (f["ci_high"] - f["ci_low"]) / 2 / abs(value)
+    if isinstance(f.get("spread"), dict) and "rel_iqr" in f["spread"]:
+        return f["spread"]["rel_iqr"]
+    if f.get("unit") == "x" and "low" in f and "high" in f and value:
+        return (f["high"] - f["low"]) / value
+    return None
 
-    A timing's spread is its interquartile range over its median; a ratio's, the distance
-    between its quartile bounds over its value. Marked here, once, when measured.
+
+def mark_noisy(facts: dict, threshold: float = NOISY_REL_IQR) -> list[str]:
+    """Flag each timing (and ratio of timings) too uncertain to trust; their names.
+
+    A figure with a 95% confidence interval is noisy when the interval's half-width is more
+    than `threshold` of its value ("±10%"); one without (older records, unpaired figures)
+    by its spread (rel_uncertainty). Marked here, once, when measured.
     """
     noisy = []
     for name, f in facts.items():
         if not isinstance(f, dict) or "not_measured" in f:
             continue
-        rel = None
-        if isinstance(f.get("spread"), dict) and "rel_iqr" in f["spread"]:
-            rel = f["spread"]["rel_iqr"]
-        elif f.get("unit") == "x" and "low" in f and "high" in f and f.get("value"):
-            rel = (f["high"] - f["low"]) / f["value"]
+        rel = rel_uncertainty(f)
         if rel is None:
             continue
         f["noisy"] = bool(rel > threshold)
@@ -97,3 +108,16 @@ def mark_noisy(facts: dict, threshold: float = NOISY_REL_IQR) -> list[str]:
         if f["noisy"]:
             noisy.append(name)
     return noisy
+
+
+def missed_target(facts: dict, headline: tuple[str, ...]) -> list[str]:
+    """The headline figures whose timed rounds stopped before reaching the target, each with
+    its interval as ± of its value (for the log)."""
+    out = []
+    for name in headline:
+        f = facts.get(name)
+        rounds = f.get("rounds") if isinstance(f, dict) else None
+        if isinstance(rounds, dict) and rounds.get("stopped") != "target" and "rel_spread" in f:
+            out.append(f"{name} ±{f['rel_spread']:.1%} after {rounds.get('rounds')} rounds "
+                       f"({rounds.get('stopped')})")
+    return out

@@ -1,23 +1,26 @@
-"""Timing through pyperf: each benchmark runs in worker processes spawned by pyperf.
+"""Timing Python and C functions in pairs, in worker processes, until the figures hold still.
 
-A spec file lists the benchmarks; `pyperf_worker.py` (a standalone script, as pyperf
-re-executes it for each worker) loads the code under test and times it.
+The benchmarks of an experiment are timed together by `paired_worker.py`, one process per
+batch of rounds; each round times every benchmark once, the order alternating forward and
+reversed (A B | B A ...), so both sides of every ratio are timed seconds apart in the same
+process. adaptive.run decides how many rounds: until each headline figure's 95% interval is
+within the target, or the experiment's time budget is spent. The values are also written as
+a pyperf suite (one run per batch), for anyone who prefers pyperf's own tools.
 """
 from __future__ import annotations
 
 import json
-import statistics
 import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Callable, Mapping
 
+from . import adaptive, runner
 from .config import Scale
 from .errors import MeasureError
-from .facts import timing
-from . import runner
 
-WORKER = Path(__file__).with_name("pyperf_worker.py")
+WORKER = Path(__file__).with_name("paired_worker.py")
 
 
 def pin_cpu() -> str | None:
@@ -29,64 +32,66 @@ def pin_cpu() -> str | None:
     return str(cpus[-1]) if len(cpus) > 1 else None
 
 
-def _pyperf(group: list[dict], loops: int, scale: Scale, tmp: str, tag: str, cpu: str | None,
-            file: str, timeout: float) -> list:
-    """One pyperf run of a group of benchmarks sharing a loop count: one worker process each."""
-    import pyperf
+class Paired:
+    """The benchmarks of one experiment, timed batch by batch in fresh worker processes."""
 
-    spec_path = Path(tmp, f"spec-{tag}.json")
-    out_path = Path(tmp, f"out-{tag}.json")
-    spec_path.write_text(json.dumps(group))
-    argv = [sys.executable, str(WORKER), "--spec", str(spec_path), "-o", str(out_path),
-            "--quiet", "-p", "1", "-n", str(scale.values), "-w", str(scale.warmups),
-            "--min-time", str(scale.min_time), "--loops", str(loops)]
-    if cpu is not None:
-        argv += ["--affinity", cpu]
-    env = runner.minimal_env({"PYTHONPATH": os.pathsep.join(sys.path[1:])})
-    runner.run(argv, file=file, timeout=timeout, memory_bytes=None, env=env)
-    try:
-        return pyperf.BenchmarkSuite.load(str(out_path)).get_benchmarks()
-    except (OSError, ValueError) as exc:   # the workers ended without writing results
-        raise MeasureError(f"pyperf wrote no readable results ({type(exc).__name__}: {exc})",
-                           file=file, kind="crash")
+    def __init__(self, specs: list[dict], scale: Scale, tmp: str, *, file: str, timeout: float,
+                 clock: str = "thread") -> None:
+        self.specs, self.scale, self.tmp, self.file, self.timeout = specs, scale, tmp, file, timeout
+        self.clock = clock          # the timing thread's CPU time: see paired_worker.py
+        self.cpu = pin_cpu()
+        self.loops = {s["name"]: int(s.get("loops", 0)) for s in specs}
+        self.runs: dict[str, list[tuple[list[float], list[float]]]] = {s["name"]: [] for s in specs}
+
+    def batch(self, rounds: int, first: int) -> dict[str, list[float]]:
+        tag = f"{first}-{rounds}"
+        spec_path, out_path = Path(self.tmp, f"spec-{tag}.json"), Path(self.tmp, f"out-{tag}.json")
+        spec_path.write_text(json.dumps({
+            "benchmarks": [{**s, "loops": self.loops[s["name"]]} for s in self.specs],
+            "rounds": rounds, "first": first, "min_time": self.scale.min_time,
+            "warmups": self.scale.warmups, "cpu": self.cpu, "clock": self.clock}))
+        env = runner.minimal_env({"PYTHONPATH": os.pathsep.join(sys.path[1:])})
+        runner.run([sys.executable, str(WORKER), str(spec_path), str(out_path)], file=self.file,
+                   timeout=self.timeout, memory_bytes=None, env=env)
+        try:
+            out = json.loads(out_path.read_text())
+        except (OSError, ValueError) as exc:   # the worker ended without writing its values
+            raise MeasureError(f"the timing worker wrote no readable values ({type(exc).__name__}: {exc})",
+                               file=self.file, kind="crash")
+        self.loops.update(out["loops"])
+        for name, values in out["values"].items():
+            self.runs[name].append((values, out["warmups"].get(name, [])))
+        return out["values"]
+
+    def suite(self) -> dict:
+        """Every value as a pyperf suite: one benchmark per spec, one run per batch."""
+        import pyperf
+
+        benchmarks = []
+        for s in self.specs:
+            meta = {"name": s["name"], "loops": self.loops[s["name"]], "unit": "second"}
+            if s.get("description"):          # pyperf refuses an empty one
+                meta["description"] = s["description"]
+            runs = [pyperf.Run(values, warmups=[(self.loops[s["name"]], w) for w in warm] or None,
+                               metadata=meta, collect_metadata=False)
+                    for values, warm in self.runs[s["name"]]]
+            benchmarks.append(pyperf.Benchmark(runs))
+        return suite_json(benchmarks)
 
 
-def run_benchmarks(specs: list[dict], scale: Scale, *, file: str,
-                   timeout: float = 600.0) -> tuple[dict, dict]:
-    """Time each spec in pyperf workers; returns (facts by name, pyperf suite as JSON).
-
-    The benchmarks run in rounds: each round gives every benchmark one fresh worker process,
-    back to back, so a slow spell of this shared machine falls on all of them alike. Each
-    fact keeps its per-round medians ("rounds"), from which paired_ratio() takes ratios
-    within a round. Round 1 calibrates loop counts (unless a spec fixes "loops", e.g. 1 for a
-    function that already takes tenths of a second); later rounds reuse them.
-    """
-    cpu = pin_cpu()
-    loops_of = {spec["name"]: int(spec.get("loops", 0)) for spec in specs}
-    merged: dict[str, object] = {}
-    rounds: dict[str, list[float]] = {spec["name"]: [] for spec in specs}
-    with tempfile.TemporaryDirectory(prefix="chapter-pyperf-") as tmp:
-        for r in range(scale.processes):
-            groups: dict[int, list[dict]] = {}
-            for spec in specs:
-                groups.setdefault(loops_of[spec["name"]], []).append(spec)
-            for loops, group in sorted(groups.items()):
-                for bench in _pyperf(group, loops, scale, tmp, f"{r}-{loops}", cpu, file, timeout):
-                    name = bench.get_name()
-                    loops_of[name] = bench.get_loops()
-                    rounds[name].append(statistics.median(bench.get_values()))
-                    if name in merged:
-                        merged[name].add_runs(bench)
-                    else:
-                        merged[name] = bench
-        benchmarks = [merged[spec["name"]] for spec in specs]
-    suite = suite_json(benchmarks)
-    facts = {}
-    for bench in benchmarks:
-        name = bench.get_name()
-        facts[name] = timing(list(bench.get_values()), loops=bench.get_loops(), affinity=cpu,
-                             rounds=rounds[name])
-    return facts, suite
+def run_paired(specs: list[dict], figures: Mapping[str, adaptive.Figure], scale: Scale, *,
+               file: str, budget: float, target: float, timeout: float = 300.0,
+               guards: Mapping[str, adaptive.Figure] | None = None, guard_target: float | None = None,
+               log: Callable[[str], None] | None = None) -> tuple[adaptive.Outcome, dict]:
+    """Time `specs` in rounds until every figure in `figures` is within `target` (and every
+    one in `guards` within `guard_target`) or `budget` seconds are spent; returns (the
+    outcome: every value by benchmark, and why it stopped; the pyperf suite)."""
+    with tempfile.TemporaryDirectory(prefix="chapter-paired-") as tmp:
+        paired = Paired(specs, scale, tmp, file=file, timeout=timeout)
+        outcome = adaptive.run(paired.batch, figures, target=target, budget=budget,
+                               first=scale.first_rounds, guards=guards, guard_target=guard_target,
+                               log=log)
+        return outcome, paired.suite()
 
 
 def suite_json(benchmarks: list) -> dict:

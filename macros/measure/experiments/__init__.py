@@ -33,6 +33,8 @@ class Experiment:
     facts: tuple[FactSpec, ...] = ()         # every fact it records (results.declare)
     evidence: tuple[FactSpec, ...] = ()      # every piece of evidence it records (results.evidence)
     tools: tuple[str, ...] = ()              # programs besides the compiler it runs (objdump, valgrind)
+    headline: tuple[str, ...] = ()           # the ratios its pages and claims quote: timed until
+                                             # precise enough (adaptive.py), compared across builds
     module: str = field(default="")          # engine module that defines it (keyed with its imports)
 
     def declarations(self) -> tuple[tuple[FactSpec, ...], tuple[FactSpec, ...]]:

@@ -8,9 +8,10 @@ import re
 import shutil
 from pathlib import Path
 
-from .. import machine, provenance, runner, toolchain
+from .. import adaptive, machine, provenance, runner, toolchain
+from ..config import TARGET_REL_CI
 from ..errors import MeasureError
-from ..facts import fact, ratio, spread
+from ..facts import fact, paired_ratio, spread, timing
 from ..timing import pin_cpu
 from ..results import declare, evidence
 from . import Context, Experiment
@@ -48,9 +49,9 @@ def last_level() -> dict | None:
 
 
 def ns_fact(values: list[float], **extra) -> dict:
-    """A per-operation cost in ns with the spread of its repeats (same shape as a timing)."""
-    s = spread(values)
-    return fact(s["median"], "ns", spread=s, **extra)
+    """A per-operation cost in ns with the spread of its repeats and the interval of its
+    median (the same shape as a timing)."""
+    return timing(values, unit="ns", **extra)
 
 
 def huge_page_size() -> int | None:
@@ -139,18 +140,43 @@ def line_from_passes(rows: list[dict], drop: float = 0.7) -> int | None:
     return None
 
 
+MAX_STRIDE_REPEATS = 100   # the program's own limit per run
+STRIDE_FIRST = {"full": 4}  # repeats of the whole sweep (seconds each at full scale); more of
+                            # the strides compared follow as needed
+
+
 def run_cacheline(ctx: Context) -> dict:
     exe = _compile(ctx, STRIDE_SRC, "stride")
     llc = last_level()
     # Larger than every cache the machine reports, so each pass streams from RAM.
     buffer, buffer_why = largest_working_set(ctx.scale.max_chase_bytes // 2, llc, ctx.scale.name,
                                              machine.read_mem_total(), runner.DEFAULT_MEMORY_BYTES)
-    argv = pinned([str(exe), "--repeats", str(ctx.scale.repeats), str(buffer), *map(str, STRIDES)])
-    out = runner.run(argv, file=STRIDE_SRC, timeout=120).stdout
-    rows = parse_stride(out)
-    if [r["stride"] for r in rows] != list(STRIDES):
-        raise MeasureError(f"unexpected output:\n{out[-500:]}", file=STRIDE_SRC)
     l1 = data_cache(1)
+    expected_line = (l1 or {}).get("line") or 64
+    figures = {"pass_line_vs_small": (str(expected_line), str(COMPARE_STRIDE)),
+               "pass_4line_vs_line": (str(4 * expected_line), str(expected_line))}
+    figures = {k: v for k, v in figures.items() if all(int(s) in STRIDES for s in v)}
+    outputs: list[str] = []
+
+    compared = sorted({int(s) for pair in figures.values() for s in pair})
+
+    def batch(rounds: int, first: int) -> dict[str, list[float]]:
+        # The first batch sweeps every stride; later ones only the strides compared, as the
+        # small strides cost the most (a read per int of a buffer larger than every cache).
+        strides = STRIDES if first == 0 else compared
+        argv = pinned([str(exe), "--repeats", str(rounds), str(buffer), *map(str, strides)])
+        outputs.append(runner.run(argv, file=STRIDE_SRC, timeout=120).stdout)
+        got = parse_stride(outputs[-1])
+        if [r["stride"] for r in got] != list(strides):
+            raise MeasureError(f"unexpected output:\n{outputs[-1][-500:]}", file=STRIDE_SRC)
+        return {str(r["stride"]): r["pass_ns"] for r in got}
+
+    outcome = adaptive.run(batch, figures, target=TARGET_REL_CI, budget=ctx.scale.budget("cacheline"),
+                           first=STRIDE_FIRST.get(ctx.scale.name, ctx.scale.first_rounds),
+                           max_rounds=MAX_STRIDE_REPEATS, log=ctx.log)
+    out = outputs[0] if len(outputs) == 1 else "\n".join(o.rstrip("\n") for o in outputs) + "\n"
+    rows = [{"stride": st, "reads": r["reads"], "pass_ns": outcome.series[str(st)]}
+            for st, r in zip(STRIDES, parse_stride(outputs[0]))]
     sysfs_line = l1["line"] if l1 else None
     m = re.search(r"\(sysconf\): (-?\d+) B", out)
     conf_line = int(m.group(1)) if m and int(m.group(1)) > 0 else None
@@ -176,11 +202,13 @@ def run_cacheline(ctx: Context) -> dict:
     small = COMPARE_STRIDE
     facts["compare_stride"] = fact(small, "B")
     facts["reads_per_line_small"] = fact(line // small)
-    facts["pass_line_vs_small"] = ratio(by_stride[line], by_stride[small]) \
+    passes = outcome.series
+    rounds = outcome.summary()
+    facts["pass_line_vs_small"] = paired_ratio(passes[str(line)], passes[str(small)], rounds=rounds) \
         if line in by_stride and small in by_stride else fact(None, "x")
     facts["reads_share_lines"] = fact(facts["pass_line_vs_small"]["value"] is not None
                                       and facts["pass_line_vs_small"]["value"] <= 1.25)
-    facts["pass_4line_vs_line"] = ratio(by_stride[4 * line], by_stride[line]) \
+    facts["pass_4line_vs_line"] = paired_ratio(passes[str(4 * line)], passes[str(line)], rounds=rounds) \
         if 4 * line in by_stride and line in by_stride else fact(None, "x")
     for r in table:
         facts[f"ns_per_read_{r['stride']}"] = fact(r["ns_per_read"], "ns")
@@ -220,6 +248,15 @@ def parse_chase(out: str) -> list[dict]:
     return rows
 
 
+def parse_paired(out: str) -> list[dict]:
+    """The small cycle's figures of `latency --pair`: one row after each size's own."""
+    return parse_chase("\n".join(line.strip()[len("paired "):] for line in out.splitlines()
+                                 if line.strip().startswith("paired size ")))
+
+
+MAX_CHASE_REPEATS = 100   # the program's own limit per run
+
+
 def huge_granted(out: str) -> int | None:
     m = re.search(r"\((-?\d+) KiB granted as huge pages\)", out)
     return int(m.group(1)) if m else None
@@ -255,22 +292,41 @@ def run_latency(ctx: Context) -> dict:
                                                machine.read_mem_total(), runner.DEFAULT_MEMORY_BYTES)
     sizes = chase_sizes(largest)
     quick = ctx.scale.name != "full"
-    # Loads per repeat: ~0.1 s at RAM latency (full scale). Sizes that fit in L2 take a few ns
+    # Loads per repeat: ~0.05 s at RAM latency (full scale). Sizes that fit in L2 take a few ns
     # per load, so they get 8x the loads, to outlast a timer interrupt by far.
-    loads = 1 << (16 if quick else 19)
-    near = [s for s in sizes if s <= (caches.get("l2") or 0)]
-    far = [s for s in sizes if s not in near]
+    loads = 1 << (16 if quick else 18)
+    # The two ends of the staircase, L1 and RAM, are timed in pairs (their ratio is a headline
+    # figure), the sizes between them once each, repeats in a row.
+    l1_point = max((s for s in sizes if caches.get("l1") and s <= caches["l1"] // 2), default=sizes[0])
+    ram_point = sizes[-1]
+    near = [s for s in sizes if s <= (caches.get("l2") or 0) and s != l1_point]
+    far = [s for s in sizes if s not in near and s not in (l1_point, ram_point)]
 
-    def chase(count: int, extra: list[str]) -> str:
-        argv = [str(exe), "--loads", str(count), "--repeats", str(ctx.scale.repeats), *extra]
+    def chase(count: int, extra: list[str], repeats: int = ctx.scale.repeats) -> str:
+        argv = [str(exe), "--loads", str(count), "--repeats", str(repeats), *extra]
         return runner.run(pinned(argv), file=LATENCY_SRC, timeout=300).stdout
 
     check = runner.run([str(exe), "--check", str(SMALLEST_CHASE), str(1 << 20)], file=LATENCY_SRC).stdout
     cycles = re.findall(r"slots (\d+) cycle (\d+)", check)
     out = "\n".join(chase(c, [str(s) for s in group]).rstrip("\n") for c, group in ((8 * loads, near), (loads, far)) if group)
-    rows = parse_chase(out)
+    paired_out: list[str] = []
+
+    def batch(rounds: int, first: int) -> dict[str, list[float]]:
+        got = chase(loads, ["--pair", str(l1_point), "--pair-loads", str(8 * loads), str(ram_point)], rounds)
+        paired_out.append(got.rstrip("\n"))
+        ram, l1 = parse_chase(got), parse_paired(got)
+        if [r["bytes"] for r in ram] != [ram_point] or [r["bytes"] for r in l1] != [l1_point]:
+            raise MeasureError(f"unexpected output:\n{got[-500:]}", file=LATENCY_SRC)
+        return {"ram": ram[0]["ns"], "l1": l1[0]["ns"]}
+
+    outcome = adaptive.run(batch, {"ram_over_l1": ("ram", "l1")}, target=TARGET_REL_CI,
+                           budget=ctx.scale.budget("latency"), first=ctx.scale.first_rounds,
+                           max_rounds=MAX_CHASE_REPEATS, log=ctx.log)
+    ends = [{"bytes": l1_point, "ns": outcome.series["l1"]}, {"bytes": ram_point, "ns": outcome.series["ram"]}]
+    rows = sorted(parse_chase(out) + ends, key=lambda r: r["bytes"])
     if [r["bytes"] for r in rows] != sizes:
         raise MeasureError(f"unexpected output:\n{out[-500:]}", file=LATENCY_SRC)
+    out = "\n".join([out, *paired_out])
     # The same chase over the largest working set, with huge pages asked for: the part of
     # the RAM figure that is address translation (TLB misses and page walks).
     huge_out = chase(loads, ["--huge", str(sizes[-1])])
@@ -303,7 +359,7 @@ def run_latency(ctx: Context) -> dict:
         point = points.get(name)
         facts[f"{name}_ns"] = {**per_size[point["bytes"]], "bytes": point["bytes"]} if point else fact(None, "ns")
         facts[f"{name}_at_bytes"] = fact(point["bytes"] if point else None, "B")
-    facts["ram_over_l1"] = ratio(facts["ram_ns"], facts["l1_ns"])
+    facts["ram_over_l1"] = paired_ratio(outcome.series["ram"], outcome.series["l1"], rounds=outcome.summary())
     eff = effective_llc(stairs, points["l2"]["ns"], points["ram"]["ns"]) if "l2" in points else None
     facts["effective_llc_bytes"] = fact(eff, "B")
     inside = [st for st in stairs if eff and st["bytes"] <= eff // 2]
@@ -412,7 +468,9 @@ LATENCY_EVIDENCE = evidence(
 
 EXPERIMENTS = [
     Experiment("cacheline", "the cache line: line size reported, and a stride sweep over a large buffer",
-               sources=(STRIDE_SRC,), run=run_cacheline, facts=CACHELINE_FACTS, evidence=CACHELINE_EVIDENCE, flags=C_FLAGS),
+               sources=(STRIDE_SRC,), run=run_cacheline, facts=CACHELINE_FACTS, evidence=CACHELINE_EVIDENCE, flags=C_FLAGS,
+               headline=("pass_line_vs_small", "pass_4line_vs_line")),
     Experiment("latency", "load latency by working-set size (pointer chase through one random cycle)",
-               sources=(LATENCY_SRC,), run=run_latency, facts=LATENCY_FACTS, evidence=LATENCY_EVIDENCE, flags=C_FLAGS),
+               sources=(LATENCY_SRC,), run=run_latency, facts=LATENCY_FACTS, evidence=LATENCY_EVIDENCE, flags=C_FLAGS,
+               headline=("ram_over_l1",)),
 ]

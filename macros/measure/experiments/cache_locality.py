@@ -1,7 +1,8 @@
 """Section 5, "Cache locality": the same sums over data laid out differently.
 
 - locality: the chapter's C program (array, list in memory order, shuffled list), run as
-  written and then with repeats (the program times each pass itself, layouts interleaved).
+  written and then with repeats (the program times each pass itself; in each repeat the quick
+  layouts run before and after the slow one), ratios within each repeat.
 - cachesim: the same program under cachegrind, a simulated cache with this machine's sizes:
   misses per element, deterministic. Recorded as unavailable when valgrind is missing.
 - pylocality: sum() over a Python list whose int objects lie in memory order, over the
@@ -14,21 +15,32 @@ import shutil
 import sys
 from pathlib import Path
 
-from .. import machine, machinecode, runner, toolchain
+from .. import adaptive, machine, machinecode, runner, toolchain, valgrind
 from ..cachegrind import Geometry, choose_geometry
+from ..config import GUARD_REL_CI, TARGET_REL_CI
 from ..errors import MeasureError
-from ..facts import fact, ratio, timing
+from ..facts import fact, paired_ratio, timing
 from ..results import declare, evidence
 from . import Context, Experiment
 from .cache_latency import ns_fact, pinned
 
 C_FLAGS = ("-O2",)
-VALGRIND_HINT = "Debian/Ubuntu: apt-get install valgrind; Fedora: dnf install valgrind"
+VALGRIND_HINT = valgrind.HINT
+parse_cachegrind = valgrind.function_events   # the events of one function in a cachegrind file
 AVL_SRC = "csrc/array_vs_list.c"
 PY_SRC = "pysrc/list_scattered.py"
 LAYOUTS = ("array", "ordered", "shuffled")
-FAST_REPEATS = 21        # repeats for the layouts that take milliseconds
-PY_REPEATS = 9           # each of the four Python sums takes milliseconds: many repeats are cheap
+# Repeats of the first batch, by scale: at full scale a repeat takes seconds (the shuffled
+# list), so two, then more while the budget allows; the interval of two is their range.
+LOCALITY_FIRST = {"full": 2, "quick": 6}
+MAX_REPEATS = 1000       # the program's own limit per run
+LOCALITY_RATIOS = {"ratio_shuffled_vs_array": ("shuffled", "array"),
+                   "ratio_ordered_vs_array": ("ordered", "array"),
+                   "ratio_shuffled_vs_ordered": ("shuffled", "ordered")}
+PY_FIRST = {"full": 4, "quick": 6}    # a batch per process: where the objects land differs
+                                      # from process to process, so several processes count
+PY_RATIOS = {"ratio_py_shuffled_vs_ordered": ("list_shuffled", "list_ordered"),
+             "ratio_py_ordered_vs_numpy": ("list_ordered", "numpy")}
 
 
 def parse_times(out: str) -> dict[str, list[float]]:
@@ -58,19 +70,20 @@ def run_locality(ctx: Context) -> dict:
     n = ctx.scale.n_nodes
     as_written = [str(exe)] + ([] if n == 10_000_000 else [str(n)])
     written = runner.run(pinned(as_written), file=AVL_SRC, timeout=120).stdout
-    repeats = max(ctx.scale.repeats, 3)
-    out = runner.run(pinned([str(exe), str(n), str(repeats)]), file=AVL_SRC, timeout=300).stdout
-    times = parse_times(out)
-    if sorted(times) != sorted(LAYOUTS) or any(len(v) != repeats for v in times.values()):
-        raise MeasureError(f"unexpected output:\n{out[-500:]}", file=AVL_SRC)
-    # The array and the ordered list take milliseconds, where one timer interrupt shows; the
-    # shuffled list takes seconds. The two fast layouts get more repeats, one run each.
-    for layout in ("array", "ordered"):
-        extra = runner.run(pinned([str(exe), str(n), str(FAST_REPEATS), layout]), file=AVL_SRC, timeout=120).stdout
-        times[layout] = parse_times(extra).get(layout, [])
-        if len(times[layout]) != FAST_REPEATS:
-            raise MeasureError(f"unexpected output:\n{extra[-500:]}", file=AVL_SRC)
-        out += "\n" + extra
+    outputs: list[str] = []
+
+    def batch(rounds: int, first: int) -> dict[str, list[float]]:
+        got = runner.run(pinned([str(exe), str(n), str(rounds)]), file=AVL_SRC, timeout=300).stdout
+        outputs.append(got.rstrip("\n"))
+        times = parse_times(got)
+        if sorted(times) != sorted(LAYOUTS) or any(len(v) != rounds for v in times.values()):
+            raise MeasureError(f"unexpected output:\n{got[-500:]}", file=AVL_SRC)
+        return times
+
+    first = LOCALITY_FIRST.get(ctx.scale.name, 6)
+    outcome = adaptive.run(batch, LOCALITY_RATIOS, target=TARGET_REL_CI, budget=ctx.scale.budget("locality"),
+                           first=first, min_rounds=first, max_rounds=MAX_REPEATS, log=ctx.log)
+    times, repeats, out = outcome.series, outcome.rounds, "\n".join(outputs)
     expected = n * (n - 1) // 2
     sums = parse_sums(written)
     sums_all = [int(m) for m in re.findall(r"^(?:array|ordered list|shuffled list)\s+sum (\d+)", out, re.M)]
@@ -81,13 +94,12 @@ def run_locality(ctx: Context) -> dict:
         "int_bytes": fact(int(sizes.group(1)) if sizes else None, "B"),
         "node_bytes": fact(int(sizes.group(2)) if sizes else None, "B"),
         "repeats": fact(repeats),
-        "repeats_fast": fact(FAST_REPEATS),
+        "repeats_fast": fact(2 * repeats),      # the quick layouts: twice per repeat
         "sums_correct": fact(len(sums) == 3 and all(s == expected for s in [*sums.values(), *sums_all])),
         "t_array": t["array"], "t_list_ordered": t["ordered"], "t_list_shuffled": t["shuffled"],
-        "ratio_shuffled_vs_array": ratio(t["shuffled"], t["array"]),
-        "ratio_ordered_vs_array": ratio(t["ordered"], t["array"]),
-        "ratio_shuffled_vs_ordered": ratio(t["shuffled"], t["ordered"]),
     }
+    for name, (num, den) in LOCALITY_RATIOS.items():
+        facts[name] = paired_ratio(times[num], times[den], rounds=outcome.summary())
     for name, key in (("array", "array"), ("ordered", "list_ordered"), ("shuffled", "list_shuffled")):
         facts[f"ns_per_elem_{key}"] = ns_fact([v / n * 1e9 for v in times[name]])
     evidence = {"output_as_written": written.rstrip("\n"), "output_repeats": out.rstrip("\n"),
@@ -114,22 +126,6 @@ def cachegrind_geometry() -> Geometry:
     return choose_geometry(machine.read_caches())
 
 
-def parse_cachegrind(text: str, function: str) -> dict[str, int]:
-    """Total events of one function in a cachegrind.out file (summed over its lines)."""
-    events = next((l.split()[1:] for l in text.splitlines() if l.startswith("events:")), None)
-    if not events:
-        raise MeasureError("cachegrind wrote no events line", kind="toolchain")
-    totals = dict.fromkeys(events, 0)
-    inside = False
-    for line in text.splitlines():
-        if line.startswith("fn="):
-            inside = line[3:].strip() == function
-        elif inside and line[:1].isdigit():
-            for name, v in zip(events, line.split()[1:]):
-                totals[name] += int(v)
-    return totals
-
-
 def hardware_counters() -> bool:
     """Whether perf can count cache misses here (virtual machines often hide the counters)."""
     perf = shutil.which("perf")
@@ -145,12 +141,12 @@ def hardware_counters() -> bool:
 
 
 def run_cachesim(ctx: Context) -> dict:
-    valgrind = shutil.which("valgrind")
+    vg = valgrind.find()
     counters = hardware_counters()
-    if not valgrind:
+    if not vg:
         # Every fact from the simulation is "not measured", with the install command.
         return {"facts": {"available": fact(False), "hw_counters": fact(counters)}, "evidence": {},
-                "missing_tools": {"valgrind": f"valgrind is not installed on this machine ({VALGRIND_HINT})"}}
+                "missing_tools": {"valgrind": valgrind.missing_reason()}}
     exe = _build(ctx)
     n = 250_000 if ctx.scale.name == "full" else 50_000
     geo = cachegrind_geometry()
@@ -159,10 +155,10 @@ def run_cachesim(ctx: Context) -> dict:
     lines = [f"cachegrind (simulated caches: {' '.join(geo.options())}; size,ways,line), "
              f"{n:,} ints, events inside the summing function only",
              f"{'layout':10} {'loads':>10} {'D1 misses':>10} {'per element':>12} {'LL misses':>10} {'per element':>12}"]
-    version = runner.run([valgrind, "--version"], file=AVL_SRC, timeout=30).stdout.strip()
+    version = runner.run([vg, "--version"], file=AVL_SRC, timeout=30).stdout.strip()
     for layout in LAYOUTS:
         out_file = ctx.workdir / f"cachegrind.{layout}"
-        argv = [valgrind, "--tool=cachegrind", "--cache-sim=yes", *geo.options(),
+        argv = [vg, "--tool=cachegrind", "--cache-sim=yes", *geo.options(),
                 f"--cachegrind-out-file={out_file}", str(exe), str(n), "1", layout]
         runner.run(argv, file=AVL_SRC, timeout=120)
         func = "sum_array" if layout == "array" else "sum_list"
@@ -186,18 +182,28 @@ def run_pylocality(ctx: Context) -> dict:
     # A quarter of the C program's n: 32-byte objects then fill 2.5x the reported L3 at full
     # scale, and the Python-level shuffle stays within the time budget.
     n = ctx.scale.n_nodes // 4
-    repeats = PY_REPEATS
-    out = runner.run(pinned([sys.executable, str(ctx.src(PY_SRC)), str(n), str(repeats)]),
-                     file=PY_SRC, timeout=180).stdout
-    times = parse_times(out)
-    if sorted(times) != sorted(PY_NAMES):
-        raise MeasureError(f"unexpected output:\n{out[-500:]}", file=PY_SRC)
-    facts = {"n": fact(n), "repeats": fact(repeats)}
+    outputs: list[str] = []
+
+    def batch(rounds: int, first: int) -> dict[str, list[float]]:
+        got = runner.run(pinned([sys.executable, str(ctx.src(PY_SRC)), str(n), str(rounds)]),
+                         file=PY_SRC, timeout=180).stdout
+        outputs.append(got.rstrip("\n"))
+        times = parse_times(got)
+        if sorted(times) != sorted(PY_NAMES) or any(len(v) != rounds for v in times.values()):
+            raise MeasureError(f"unexpected output:\n{got[-500:]}", file=PY_SRC)
+        return times
+
+    first = PY_FIRST.get(ctx.scale.name, 6)
+    outcome = adaptive.run(batch, PY_RATIOS, target=TARGET_REL_CI, budget=ctx.scale.budget("pylocality"),
+                           first=first, batch_rounds=first, guards={k: (k, None) for k in PY_NAMES},
+                           guard_target=GUARD_REL_CI, log=ctx.log)
+    times, out = outcome.series, "\n".join(outputs)
+    facts = {"n": fact(n), "repeats": fact(outcome.rounds)}
     for name, key in PY_NAMES.items():
         facts[f"ns_per_elem_{key}"] = ns_fact([v / n * 1e9 for v in times[name]])
+    for name, (num, den) in PY_RATIOS.items():
+        facts[name] = paired_ratio(times[num], times[den], rounds=outcome.summary())
     o, s = facts["ns_per_elem_py_list_ordered"], facts["ns_per_elem_py_list_shuffled"]
-    facts["ratio_py_shuffled_vs_ordered"] = ratio(s, o)
-    facts["ratio_py_ordered_vs_numpy"] = ratio(o, facts["ns_per_elem_numpy"])
     # Slower beyond the noise: the fastest quarter of shuffled runs is slower than the
     # slowest quarter of ordered ones.
     facts["shuffled_slower"] = fact(s["spread"]["q1"] > o["spread"]["q3"])
@@ -206,7 +212,7 @@ def run_pylocality(ctx: Context) -> dict:
         if m:
             facts[f"gap_{name}"] = fact(int(m.group(1).replace(",", "")), "B")
             facts[f"forward_{name}"] = fact(int(m.group(2)) / 100)
-    return {"facts": facts, "evidence": {"output": out.rstrip("\n")}}
+    return {"facts": facts, "evidence": {"output": outputs[0]}}
 
 
 # What each experiment records (results.Results reads facts only by these names).
@@ -283,9 +289,11 @@ PYLOCALITY_EVIDENCE = evidence(
 
 EXPERIMENTS = [
     Experiment("locality", "sum N ints: array, list in memory order, shuffled list (the chapter's program)",
-               sources=(AVL_SRC,), run=run_locality, facts=LOCALITY_FACTS, evidence=LOCALITY_EVIDENCE, flags=C_FLAGS),
+               sources=(AVL_SRC,), run=run_locality, facts=LOCALITY_FACTS, evidence=LOCALITY_EVIDENCE, flags=C_FLAGS,
+               headline=tuple(LOCALITY_RATIOS)),
     Experiment("cachesim", "the same sums under cachegrind, caches sized as this machine reports",
                sources=(AVL_SRC,), run=run_cachesim, facts=CACHESIM_FACTS, evidence=CACHESIM_EVIDENCE, flags=C_FLAGS),
     Experiment("pylocality", "sum() over a list of int objects in memory order, shuffled, array.array, NumPy",
-               sources=(PY_SRC,), run=run_pylocality, facts=PYLOCALITY_FACTS, evidence=PYLOCALITY_EVIDENCE),
+               sources=(PY_SRC,), run=run_pylocality, facts=PYLOCALITY_FACTS, evidence=PYLOCALITY_EVIDENCE,
+               headline=tuple(PY_RATIOS)),
 ]

@@ -12,7 +12,8 @@ import json
 import re
 import sys
 
-from .. import machinecode, maps, runner, toolchain
+from .. import adaptive, machinecode, maps, runner, toolchain
+from ..config import TARGET_REL_CI
 from ..errors import MeasureError
 from ..facts import fact, paired_ratio, timing
 from ..results import declare, evidence
@@ -221,36 +222,59 @@ def parse_gil(stdout: str) -> tuple[int, dict[str, list[float]], dict[str, list[
     return int(m.group(1)), walls, busy
 
 
-def gil_size(scale_name: str) -> tuple[int, int]:
-    """(loop steps, repeats): full is about 0.2 s of work per way and repeat on this machine,
-    with enough repeats for quartiles; quick is a sixth of the work, three repeats."""
-    return (6_000_000, 9) if scale_name == "full" else (1_000_000, 3)
+def gil_size(scale_name: str) -> int:
+    """Loop steps: full is about 0.2 s of work per way and repeat on this machine; quick is a
+    sixth of the work."""
+    return 6_000_000 if scale_name == "full" else 1_000_000
+
+
+GIL_RATIOS = {"speedup_threads": ("serial", "threads"), "speedup_processes": ("serial", "processes"),
+              "speedup_processes_vs_threads": ("threads", "processes")}
+GIL_HEADLINE = ("speedup_threads", "speedup_processes", "cpu_cost_processes")
 
 
 def run_gil(ctx: Context) -> dict:
     import statistics
 
-    steps, repeats = gil_size(ctx.scale.name)
-    out = runner.run([sys.executable, str(ctx.src(GIL)), str(steps), str(repeats)], file=GIL,
-                     timeout=90).stdout.rstrip("\n")
-    workers, walls, busy = parse_gil(out)
-    if not workers or any(len(v) != repeats for v in walls.values()):
-        raise _fail(GIL, f"{repeats} repeats of three timings", out)
+    steps = gil_size(ctx.scale.name)
+    outputs: list[str] = []
+    workers = 0
+
+    def batch(rounds: int, first: int) -> dict[str, list[float]]:
+        nonlocal workers
+        out = runner.run([sys.executable, str(ctx.src(GIL)), str(steps), str(rounds)], file=GIL,
+                         timeout=90).stdout.rstrip("\n")
+        outputs.append(out)
+        workers, walls, busy = parse_gil(out)
+        if not workers or any(len(v) != rounds for v in walls.values()):
+            raise _fail(GIL, f"{rounds} repeats of three timings", out)
+        # CPU time for the same work: wall time x cores kept busy.
+        return {**walls, **{f"cpu_{way}": [w * c for w, c in zip(walls[way], busy[way])] for way in walls},
+                **{f"busy_{way}": busy[way] for way in walls}}
+
+    figures = {**{k: v for k, v in GIL_RATIOS.items() if k in GIL_HEADLINE},
+               "cpu_cost_processes": ("cpu_processes", "cpu_serial")}
+    outcome = adaptive.run(batch, figures, target=TARGET_REL_CI, budget=ctx.scale.budget("gil"),
+                           first=ctx.scale.first_rounds, max_rounds=100, log=ctx.log)
+    series, out, repeats = outcome.series, "\n".join(outputs), outcome.rounds
+    walls = {way: series[way] for way in ("serial", "threads", "processes")}
+    busy = {way: series[f"busy_{way}"] for way in walls}
+    cpu = {way: series[f"cpu_{way}"] for way in walls}
     facts = {"workers": fact(workers), "steps": fact(steps), "repeats": fact(repeats)}
-    cpu = {way: [w * c for w, c in zip(walls[way], busy[way])] for way in walls}
     for way in walls:
         facts[f"wall_{way}"] = timing(walls[way])
         facts[f"busy_{way}"] = fact(round(statistics.median(busy[way]), 2), None,
                                     min=min(busy[way]), max=max(busy[way]))
         facts[f"cpu_{way}"] = timing(cpu[way])
-    # Ratios are paired within each repeat (the three ways run back to back), so a slow
-    # phase of this shared machine that spans a repeat slows both sides and cancels out.
+    # Ratios are paired within each repeat (the three ways run back to back, in alternating
+    # order), so a slow phase of this shared machine that spans a repeat slows both sides.
+    rounds = outcome.summary()
+    for name, (num, den) in GIL_RATIOS.items():
+        facts[name] = paired_ratio(walls[num], walls[den], rounds=rounds)
     for way in ("threads", "processes"):
-        facts[f"speedup_{way}"] = paired_ratio(walls["serial"], walls[way])
         # CPU time for the same work relative to one thread: above 1, each worker ran slower
         # than a lone thread (a shared core, caches, a busy host), not merely in parallel.
-        facts[f"cpu_cost_{way}"] = paired_ratio(cpu[way], cpu["serial"])
-    facts["speedup_processes_vs_threads"] = paired_ratio(walls["threads"], walls["processes"])
+        facts[f"cpu_cost_{way}"] = paired_ratio(cpu[way], cpu["serial"], rounds=rounds)
     # A clear win only: on a shared machine a few per cent either way is noise.
     facts["processes_beat_threads"] = fact(facts["speedup_processes_vs_threads"]["value"] >= 1.25)
     return {"facts": facts, "evidence": {"output": out}}
@@ -402,5 +426,6 @@ EXPERIMENTS = [
     Experiment("pyadd", "Python's a + b: bytecode, and allocated blocks per addition",
                sources=(PY_ADD, ADD_ALLOC), run=run_pyadd, facts=PYADD_FACTS, evidence=PYADD_EVIDENCE),
     Experiment("gil", "CPU-bound Python in 1 thread, N threads and N processes",
-               sources=(GIL,), run=run_gil, facts=GIL_FACTS, evidence=GIL_EVIDENCE),
+               sources=(GIL,), run=run_gil, facts=GIL_FACTS, evidence=GIL_EVIDENCE,
+               headline=GIL_HEADLINE),
 ]

@@ -4,15 +4,18 @@ and the machine code of each timed function.
 The listing times itself with clock_gettime over many calls per repeat (a call here is a
 few nanoseconds, far below what a per-call clock or a Python harness could resolve); each
 repeat reports its fastest batch, so a batch interrupted by other work on this shared
-machine does not count. Medians and spreads are taken over the repeats.
+machine does not count. The functions take turns within each repeat, in alternating order,
+so each ratio is taken within a repeat (facts.paired_ratio); the program is run again for
+more repeats until the headline ratios are precise enough (adaptive.py).
 """
 from __future__ import annotations
 
 import re
 
-from .. import machinecode, runner, toolchain
+from .. import adaptive, machinecode, runner, toolchain
+from ..config import TARGET_REL_CI
 from ..machinecode import Disassembly
-from ..facts import fact, ratio, timing
+from ..facts import fact, paired_ratio, timing
 from ..timing import pin_cpu
 from ..results import declare, evidence
 from . import Context, Experiment
@@ -21,19 +24,29 @@ SOURCE = "csrc/alloc_cost.c"
 C_FLAGS = ("-O2",)
 FUNCS = {"heap": "heap_block", "churn": "heap_churn", "stack": "stack_block", "vla": "stack_vla",
          "empty": "empty_call"}
-# (calls per repeat, repeats) by scale: the calls make each repeat tens of milliseconds long.
-SIZES = {"full": (1_000_000, 21), "quick": (50_000, 9)}
+# Calls per repeat by scale: they make each repeat some milliseconds long.
+CALLS = {"full": 1_000_000, "quick": 50_000}
+MAX_REPEATS = 200
+RATIOS = {"ratio_heap_stack": ("heap", "stack"), "ratio_heap_vla": ("heap", "vla"),
+          "ratio_churn_stack": ("churn", "churn_stack"), "ratio_stack_empty": ("stack", "empty")}
+HEADLINE = ("ratio_heap_stack", "ratio_churn_stack", "ratio_stack_empty")
 
 _HEADER = re.compile(r"block of (\d+) bytes, (\d+) calls per repeat")
 _REPEAT = re.compile(r"^repeat \d+: (.*)$", re.M)
 
 
 def parse_repeats(stdout: str) -> tuple[dict[str, list[float]], dict]:
-    """alloc_cost's output -> ({kind: [ns per call, one per repeat]}, {"block": B, "calls": N})."""
+    """alloc_cost's output -> ({kind: [ns per call, one per repeat]}, {"block": B, "calls": N}).
+
+    The stack block is timed twice: beside the other three ("stack"), and later beside the
+    busy heap ("churn_stack")."""
     per: dict[str, list[float]] = {}
-    for line in _REPEAT.findall(stdout):      # a repeat may print its figures over two lines
-        for kind, value in re.findall(r"(\w+) ([0-9.]+)", line):
-            per.setdefault(kind, []).append(float(value))
+    for line in _REPEAT.findall(stdout):
+        pairs = re.findall(r"(\w+) ([0-9.]+)", line)
+        churn = any(kind == "churn" for kind, _ in pairs)
+        for kind, value in pairs:
+            key = "churn_stack" if churn and kind == "stack" else kind
+            per.setdefault(key, []).append(float(value))
     m = _HEADER.search(stdout)
     meta = {"block": int(m.group(1)), "calls": int(m.group(2))} if m else {}
     return per, meta
@@ -44,8 +57,9 @@ def rsp_instructions(asm: Disassembly) -> tuple[int, int]:
     return len(machinecode.stack_allocations(asm)), len(machinecode.stack_releases(asm))
 
 
-def cost_facts(stdout: str, asm: dict[str, Disassembly] | None) -> dict:
-    """Facts from the timings, and from the machine code when there is some (None: not measured)."""
+def cost_facts(stdout: str, asm: dict[str, Disassembly] | None, **extra) -> dict:
+    """Facts from the timings, and from the machine code when there is some (None: not measured).
+    `extra` goes into each ratio (how the rounds went)."""
     per, meta = parse_repeats(stdout)
     t = {kind: timing([v * 1e-9 for v in vals]) for kind, vals in per.items()}
     facts = {
@@ -57,14 +71,12 @@ def cost_facts(stdout: str, asm: dict[str, Disassembly] | None) -> dict:
         "stack_fixed": t["stack"],
         "stack_vla": t["vla"],
         "empty_call": t["empty"],
-        "ratio_heap_stack": ratio(t["heap"], t["stack"]),
-        "ratio_heap_vla": ratio(t["heap"], t["vla"]),
-        "ratio_churn_stack": ratio(t["churn"], t["stack"]),
-        "ratio_stack_empty": ratio(t["stack"], t["empty"]),
         # What malloc and free add on top of the call that both sides pay.
         "heap_net": fact(t["heap"]["value"] - t["empty"]["value"], "s"),
         "heap_slower": fact(t["heap"]["value"] > t["stack"]["value"]),
     }
+    for name, (num, den) in RATIOS.items():
+        facts[name] = paired_ratio(per[num], per[den], **extra)
     if asm is None:     # no machine code: run() reports why, and the asm facts are not measured
         return facts
     for kind, func in FUNCS.items():
@@ -82,12 +94,21 @@ def cost_facts(stdout: str, asm: dict[str, Disassembly] | None) -> dict:
 def run(ctx: Context) -> dict:
     exe = ctx.workdir / "alloc_cost"
     toolchain.compile_c(ctx.src(SOURCE), exe, list(C_FLAGS), root=ctx.root)
-    calls, repeats = SIZES.get(ctx.scale.name, SIZES["quick"])
-    argv = [str(exe), str(calls), str(repeats)]
+    calls = CALLS.get(ctx.scale.name, CALLS["quick"])
     cpu = pin_cpu()
-    if cpu is not None:
-        argv.append(cpu)
-    out = runner.run(argv, file=SOURCE, timeout=60).stdout.rstrip("\n")
+    outputs: list[str] = []
+
+    def batch(rounds: int, first: int) -> dict[str, list[float]]:
+        # Each run starts with the forward order: batches have an even number of repeats.
+        argv = [str(exe), str(calls), str(rounds)] + ([cpu] if cpu is not None else [])
+        outputs.append(runner.run(argv, file=SOURCE, timeout=60).stdout.rstrip("\n"))
+        per, _ = parse_repeats(outputs[-1])
+        return {k: per.get(k, []) for k in ("heap", "stack", "vla", "empty", "churn", "churn_stack")}
+
+    outcome = adaptive.run(batch, {r: RATIOS[r] for r in HEADLINE}, target=TARGET_REL_CI,
+                           budget=ctx.scale.budget("alloc"), first=ctx.scale.first_rounds,
+                           max_rounds=MAX_REPEATS, log=ctx.log)
+    out = "\n".join(outputs)
     asm: dict[str, Disassembly] | None = {}
     gaps: dict[str, str] = {}
     for func in FUNCS.values():
@@ -97,7 +118,8 @@ def run(ctx: Context) -> dict:
             break
         asm[func] = dis
     evidence = {"cost_output": out, **{f"asm_{func}": d.text for func, d in (asm or {}).items()}}
-    return {"facts": cost_facts(out, asm), "evidence": evidence, "missing_tools": gaps}
+    return {"facts": cost_facts(out, asm, rounds=outcome.summary()), "evidence": evidence,
+            "missing_tools": gaps}
 
 
 # What each experiment records (results.Results reads facts only by these names).
@@ -141,5 +163,6 @@ ALLOC_EVIDENCE = evidence(
 
 EXPERIMENTS = [
     Experiment("alloc", "malloc + free against a stack array: ns per call, and the machine code",
-               sources=(SOURCE,), run=run, facts=ALLOC_FACTS, evidence=ALLOC_EVIDENCE, flags=C_FLAGS),
+               sources=(SOURCE,), run=run, facts=ALLOC_FACTS, evidence=ALLOC_EVIDENCE, flags=C_FLAGS,
+               headline=HEADLINE),
 ]

@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""Benchmark the build itself, in a temporary copy of the project.
+
+    python scripts/bench.py [--scale full|quick] [--builds 3] [--write docs/bench.md]
+
+Runs, one after the other: cold builds (`CHAPTER_MEASURE=fresh mkdocs build --strict`), a warm
+rebuild with nothing changed, a build from the cache only (`CHAPTER_MEASURE=cached`), and a
+prose edit under `mkdocs serve` (the time from saving a page to the server returning it
+rewritten). Prints a Markdown report: the build times, and for each headline ratio (each
+experiment's `headline`) its value in each cold build, its 95% interval and its spread over
+the builds (max / min - 1). With --write, the report also goes to that file.
+
+A cold full-scale build measures everything: run it on a quiet machine (the report starts
+with the load check; `uptime` below 0.5 is quiet), or the figures say more about the
+neighbours than about the method.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from macros.measure import loadcheck, stats  # noqa: E402
+from macros.measure.config import NOISY_REL_IQR, SCALES, TARGET_REL_CI  # noqa: E402
+from macros.measure.experiments import discover  # noqa: E402
+
+COPY = ("mkdocs.yml", "docs", "macros", "csrc", "pysrc", "claims.toml", "scripts", "README.md")
+EDITED_PAGE = "docs/index.md"     # served at /
+SERVE_TIMEOUT_S = 300.0
+
+
+def copy_project(dest: Path) -> Path:
+    """The sources only: no site, cache or results."""
+    for name in COPY:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        elif src.exists():
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def build(proj: Path, scale: str, mode: str, strict: bool = False) -> dict:
+    """One `mkdocs build`: its wall time, exit status, and the tail of its log."""
+    env = {**os.environ, "CHAPTER_SCALE": scale, "CHAPTER_MEASURE": mode}
+    argv = [sys.executable, "-m", "mkdocs", "build"] + (["--strict"] if strict else [])
+    t0 = time.perf_counter()
+    proc = subprocess.run(argv, cwd=proj, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    noisy = set(re.findall(r"figure (\S+) is noisy", proc.stderr))
+    return {"seconds": seconds, "status": proc.returncode, "log": proc.stderr, "noisy": sorted(noisy)}
+
+
+def results_doc(proj: Path, scale: str) -> dict:
+    suffix = "" if scale == "full" else f".{scale}"
+    files = sorted(p for p in (proj / "results").glob(f"*{suffix}.json")
+                   if not p.name.endswith(".pyperf.json") and (scale != "full" or p.name.count(".") == 1))
+    return json.loads(files[0].read_text()) if files else {}
+
+
+def headline(doc: dict) -> dict[str, dict]:
+    """Every headline ratio of the results: value, interval half-width, rounds."""
+    out = {}
+    for exp in discover():
+        facts = doc.get("experiments", {}).get(exp.name, {}).get("facts", {})
+        for name in exp.headline:
+            f = facts.get(f"{name}") or {}
+            if isinstance(f.get("value"), (int, float)):
+                out[f"{exp.name}.{name}"] = {"value": f["value"], "rel": f.get("rel_spread"),
+                                             "noisy": bool(f.get("noisy")),
+                                             "rounds": (f.get("rounds") or {}).get("rounds")}
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fetch(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+
+
+def serve_edit(proj: Path, scale: str) -> float | None:
+    """Seconds from saving an edit of a page to `mkdocs serve` returning the page with it."""
+    port = free_port()
+    env = {**os.environ, "CHAPTER_SCALE": scale, "CHAPTER_MEASURE": "auto"}
+    proc = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "-a", f"127.0.0.1:{port}"],
+                            cwd=proj, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + SERVE_TIMEOUT_S
+        while fetch(url) is None:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                return None
+            time.sleep(0.1)
+        time.sleep(1.0)                # let the server settle after its first build
+        marker = f"bench-edit-{time.time_ns()}"
+        page = proj / EDITED_PAGE
+        t0 = time.perf_counter()
+        page.write_text(page.read_text() + f"\n\n{marker}\n")
+        while time.monotonic() < deadline:
+            body = fetch(url)
+            if body and marker in body:
+                return time.perf_counter() - t0
+            time.sleep(0.01)
+        return None
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)     # the server this script started, and its children
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def report(scale: str, load: dict, cold: list[dict], warm: dict, cached: dict, edit: float | None,
+           ratios: list[dict[str, dict]]) -> str:
+    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [f"# Benchmark of the build", "",
+             f"`python scripts/bench.py --scale {scale}`, {now}, {os.cpu_count()} CPUs. "
+             f"Load before it started: {loadcheck.describe(load)}"
+             + (f" (**busy**: {load['why']})." if load["busy"] else " (quiet)."), "",
+             "| build | seconds | exit status | noisy figures |", "|---|---|---|---|"]
+    for i, b in enumerate(cold, 1):
+        noisy = b.get("noisy") or []
+        lines.append(f"| cold {i} (`CHAPTER_MEASURE=fresh mkdocs build --strict`) | {b['seconds']:.1f} | "
+                     f"{b['status']}{' (strict failed)' if b['status'] else ''} | "
+                     f"{len(noisy)}{': ' + ', '.join(noisy) if noisy else ''} |")
+    lines.append(f"| warm rebuild, nothing changed | {warm['seconds']:.1f} | {warm['status']} | |")
+    lines.append(f"| cached only (`CHAPTER_MEASURE=cached`) | {cached['seconds']:.1f} | {cached['status']} | |")
+    lines.append(f"| prose edit under `mkdocs serve`, until the page is rewritten | "
+                 + (f"{edit:.2f} | | |" if edit is not None else "no rewrite seen | | |"))
+    passed = sum(1 for b in cold if b["status"] == 0)
+    lines += ["", f"`--strict`: {passed} of {len(cold)} cold builds passed."]
+    names = sorted(set().union(*ratios)) if ratios else []
+    head = " | ".join(f"build {i}" for i in range(1, len(ratios) + 1))
+    lines += ["", f"Headline ratios: value in each cold build (± its 95% interval), and the spread "
+                  f"over the builds (max / min - 1). Target: interval within ±{TARGET_REL_CI:.0%}, "
+                  f"spread within 3%; noisy beyond ±{NOISY_REL_IQR:.0%}.", "",
+              f"| ratio | {head} | spread |", "|---|" + "---|" * (len(ratios) + 1)]
+    spreads = []
+    for name in names:
+        cells, values = [], []
+        for r in ratios:
+            f = r.get(name)
+            if f is None:
+                cells.append("—")
+                continue
+            values.append(f["value"])
+            rel = f" ±{f['rel']:.1%}" if isinstance(f.get("rel"), (int, float)) else ""
+            cells.append(f"{f['value']:.4g}{rel}{' noisy' if f['noisy'] else ''}")
+        sp = stats.relative_spread(values) if len(values) > 1 else None
+        if sp is not None:
+            spreads.append(sp)
+        lines.append(f"| {name} | {' | '.join(cells)} | {f'{sp:.1%}' if sp is not None else '—'} |")
+    if spreads:
+        within = sum(s <= 0.03 for s in spreads)
+        lines += ["", f"Spread: median {stats.median(spreads):.1%}, worst {max(spreads):.1%}; "
+                      f"{within} of {len(spreads)} ratios within 3%."]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", default="full", choices=sorted(SCALES))
+    ap.add_argument("--builds", type=int, default=3, help="cold builds (default 3)")
+    ap.add_argument("--write", type=Path, help="also write the report to this file")
+    args = ap.parse_args(argv)
+    load = loadcheck.before_timing(interval=1.0)
+    print(f"load before the benchmark: {loadcheck.describe(load)}", file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="chapter-bench-") as tmp:
+        proj = copy_project(Path(tmp))
+        cold, ratios = [], []
+        for i in range(args.builds):
+            for leftover in (".chapter-cache", "results", "site"):
+                shutil.rmtree(proj / leftover, ignore_errors=True)
+            b = build(proj, args.scale, "fresh", strict=True)
+            print(f"cold build {i + 1}: {b['seconds']:.1f} s, status {b['status']}", file=sys.stderr)
+            cold.append(b)
+            ratios.append(headline(results_doc(proj, args.scale)))
+        warm = build(proj, args.scale, "auto")
+        print(f"warm rebuild: {warm['seconds']:.1f} s", file=sys.stderr)
+        cached = build(proj, args.scale, "cached")
+        print(f"cached-only build: {cached['seconds']:.1f} s", file=sys.stderr)
+        edit = serve_edit(proj, args.scale)
+        print(f"prose edit under mkdocs serve: {edit if edit is None else f'{edit:.2f} s'}", file=sys.stderr)
+    text = report(args.scale, load, cold, warm, cached, edit, ratios)
+    print(text)
+    if args.write:
+        args.write.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

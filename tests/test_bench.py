@@ -1,0 +1,52 @@
+"""scripts/bench.py's report, on fabricated build results (the benchmark itself runs for minutes)."""
+import importlib.util
+
+import pytest
+
+from conftest import ROOT
+from macros.measure.engine import _discover
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench", ROOT / "scripts/bench.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def doc_with(values: dict[str, float]) -> dict:
+    exps: dict = {}
+    for ref, v in values.items():
+        exp, _, name = ref.partition(".")
+        exps.setdefault(exp, {"facts": {}})["facts"][name] = {
+            "value": v, "unit": "x", "rel_spread": 0.01, "noisy": False, "rounds": {"rounds": 12}}
+    return {"experiments": exps}
+
+
+def test_every_experiment_headline_is_a_declared_ratio():
+    for exp in _discover():
+        kinds = {s.name: s.kind for s in exp.facts}
+        for name in exp.headline:
+            assert kinds.get(name) == "ratio", f"{exp.name}.{name}"
+
+
+def test_headline_reads_each_experiments_headline_ratios(bench):
+    h = bench.headline(doc_with({"sum.ratio_py_loop": 90.0, "sum.n": 5, "latency.ram_over_l1": 200.0}))
+    assert set(h) == {"sum.ratio_py_loop", "latency.ram_over_l1"}      # sum.n is not a headline
+    assert h["sum.ratio_py_loop"] == {"value": 90.0, "rel": 0.01, "noisy": False, "rounds": 12}
+
+
+def test_report_gives_each_ratio_its_spread_over_the_builds(bench):
+    ratios = [bench.headline(doc_with({"sum.ratio_py_loop": v, "latency.ram_over_l1": w}))
+              for v, w in ((100.0, 200.0), (102.0, 300.0), (101.0, 250.0))]
+    build = {"seconds": 50.0, "status": 0, "log": "", "noisy": []}
+    quiet = {"load_average": [0.1, 0.1, 0.1], "cores": 2, "others_share": 0.01, "steal_share": 0.0,
+             "busy": False, "why": ""}
+    text = bench.report("full", quiet, [build] * 3, {**build, "seconds": 1.0}, {**build, "seconds": 1.5},
+                        0.4, ratios)
+    assert "| sum.ratio_py_loop | 100 ±1.0% | 102 ±1.0% | 101 ±1.0% | 2.0% |" in text
+    assert "| latency.ram_over_l1 | 200 ±1.0% | 300 ±1.0% | 250 ±1.0% | 50.0% |" in text
+    assert "1 of 2 ratios within 3%" in text and "(quiet)" in text
+    assert "| prose edit under `mkdocs serve`, until the page is rewritten | 0.40 |" in text
+    assert "`--strict`: 3 of 3 cold builds passed." in text
