@@ -92,6 +92,33 @@ def test_machines_side_by_side(machines_site, browser, viewport, scheme):  # noq
         ctx.close()
 
 
+PAGES_WITH_FIGURES = ("chapter/one-line/", "chapter/stack-and-heap/", "chapter/benchmark/", "chapter/cache/")
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390", "1280"])
+def test_every_page_with_figures_shows_the_other_machines(machines_site, browser, viewport):  # noqa: F811
+    """Each page with figures puts the other machines beside this one: every claim box says
+    its verdict on each of them, in view, and the page never scrolls sideways."""
+    base, proj = machines_site
+    ctx = browser.new_context(viewport=viewport)
+    page = ctx.new_page()
+    try:
+        for path in PAGES_WITH_FIGURES:
+            page.goto(base + path, wait_until="load")
+            assert page.locator("figure.chapter-figure svg").count() >= 1, path
+            boxes = page.locator(".claim-machines")
+            assert boxes.count() >= 1, path
+            for i in range(boxes.count()):
+                items = boxes.nth(i).locator("li")
+                assert items.count() == len(OTHERS), path
+                text = boxes.nth(i).inner_text()
+                assert "clang 14" in text and "L3 32 MiB" in text, text
+            overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            assert overflow <= 1, f"{path}: scrolls sideways by {overflow}px"
+    finally:
+        ctx.close()
+
+
 def test_no_compiler_and_no_cache_renders_from_machines(tmp_path):
     """No C compiler on PATH, nothing cached: the chapter is machines/' primary, every figure
     drawn, and every page says whose machine it shows."""
