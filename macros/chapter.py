@@ -202,14 +202,18 @@ class Chapter:
         line = template_line()
         return f"page {self.page}" + (f", line {line}" if line else "")
 
-    def _fact(self, ref: str) -> dict | NotMeasured:
+    def _lookup(self, read, ref: str):
+        """A fact or evidence for the page: an unknown name is a page error, a gap is warned."""
         try:
-            fact = self.results.fact(ref)
+            got = read(ref)
         except UnknownName as exc:
             raise PageError(f"{self.where()}: {exc}") from None
-        if isinstance(fact, NotMeasured):
-            self._warn_unmeasured(fact)
-        return fact
+        if isinstance(got, NotMeasured):
+            self._warn_unmeasured(got)
+        return got
+
+    def _fact(self, ref: str) -> dict | NotMeasured:
+        return self._lookup(self.results.fact, ref)
 
     def _warn_unmeasured(self, missing: NotMeasured) -> None:
         exp_name = missing.ref.partition(".")[0]
@@ -226,13 +230,7 @@ class Chapter:
         return self.claims[cid]
 
     def evidence_text(self, ref: str) -> str | NotMeasured:
-        try:
-            text = self.results.evidence(ref)
-        except UnknownName as exc:
-            raise PageError(f"{self.where()}: {exc}") from None
-        if isinstance(text, NotMeasured):
-            self._warn_unmeasured(text)
-        return text
+        return self._lookup(self.results.evidence, ref)
 
     # -------------------------------------------------------------- macros
 

@@ -37,21 +37,14 @@ sys.path.insert(0, str(ROOT))
 from macros.measure import loadcheck, stats  # noqa: E402
 from macros.measure.config import NOISY_REL_IQR, SCALES, TARGET_REL_CI  # noqa: E402
 from macros.measure.experiments import discover  # noqa: E402
-
-COPY = ("mkdocs.yml", "docs", "macros", "csrc", "pysrc", "claims.toml", "scripts", "README.md")
-EDITED_PAGE = "docs/index.md"     # served at /
-SERVE_TIMEOUT_S = 300.0
+from scripts.project_copy import copy_project as _copy  # noqa: E402
 
 
 def copy_project(dest: Path) -> Path:
-    """The sources only: no site, cache or results."""
-    for name in COPY:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        elif src.exists():
-            shutil.copy2(src, dest / name)
-    return dest
+    return _copy(ROOT, dest)
+
+EDITED_PAGE = "docs/index.md"     # served at /
+SERVE_TIMEOUT_S = 300.0
 
 
 def build(proj: Path, scale: str, mode: str, strict: bool = False) -> dict:

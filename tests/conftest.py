@@ -35,20 +35,10 @@ def root() -> Path:
     return ROOT
 
 
-COPY_ITEMS = ("mkdocs.yml", "docs", "macros", "csrc", "pysrc", "claims.toml", "scripts", "README.md")
-
-
 def copy_project(dest: Path) -> Path:
     """A throwaway copy of the project (sources only: no site, cache or results)."""
-    import shutil
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in COPY_ITEMS:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        elif src.exists():
-            shutil.copy2(src, dest / name)
-    return dest
+    from scripts.project_copy import copy_project as copy
+    return copy(ROOT, dest)
 
 
 @pytest.fixture(scope="session")

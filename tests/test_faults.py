@@ -25,7 +25,7 @@ import pytest
 
 from conftest import copy_project
 
-from macros.measure import cache, engine, runner
+from macros.measure import cache, engine, record, runner
 from macros.measure.config import NOISY_REL_IQR, TARGET_REL_CI
 
 # ------------------------------------------------------------------ the throwaway project
@@ -544,7 +544,7 @@ def test_mark_noisy_uses_the_documented_threshold():
     steady = timing([1.0, 1.0, 1.0, 1.0])
     spread = timing([1.0, 1.0 + 4 * NOISY_REL_IQR, 1.0, 1.0 + 4 * NOISY_REL_IQR])
     facts = {"steady": steady, "spread": spread, "r": ratio(spread, steady), "n": {"value": 3, "unit": None}}
-    assert engine.mark_noisy(facts) == ["spread", "r"]
+    assert record.mark_noisy(facts) == ["spread", "r"]
     assert facts["steady"]["noisy"] is False and "noisy" not in facts["n"]
     assert facts["spread"]["rel_spread"] > NOISY_REL_IQR
 

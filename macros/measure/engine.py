@@ -80,9 +80,6 @@ def needs_compiler(exp: Experiment) -> bool:
     return bool(exp.flags) or any(s.endswith((".c", ".h")) for s in exp.sources)
 
 
-mark_noisy = record.mark_noisy   # kept here for callers of the engine's API
-
-
 def _run_one(exp: Experiment, root: Path, scale: Scale, progress: Progress) -> dict:
     """Measure one experiment; a failure becomes a record with its reason, never an exception."""
     t0 = time.perf_counter()

@@ -180,15 +180,22 @@ class Results:
         where = f" ({exp['file']})" if exp.get("file") else ""
         return f"{exp_name}{where}: {exp.get('reason', 'failed')}", exp.get("file")
 
-    def fact(self, ref: str) -> dict | NotMeasured:
-        """The measured fact (value, unit, spread...) or NotMeasured with the reason."""
-        self.spec(ref)
-        exp_name, _, name = ref.partition(".")
+    def _measured(self, ref: str) -> dict | NotMeasured:
+        """The record of the experiment `ref` belongs to, or why it has none."""
+        exp_name = ref.partition(".")[0]
         exp = self.experiment(exp_name)
         if exp.get("status") != "ok":
             reason, file = self._why_not(exp_name)
             return NotMeasured(ref, reason, file)
-        f = exp.get("facts", {}).get(name)
+        return exp
+
+    def fact(self, ref: str) -> dict | NotMeasured:
+        """The measured fact (value, unit, spread...) or NotMeasured with the reason."""
+        self.spec(ref)
+        exp = self._measured(ref)
+        if isinstance(exp, NotMeasured):
+            return exp
+        f = exp.get("facts", {}).get(ref.partition(".")[2])
         if not isinstance(f, dict):
             return NotMeasured(ref, "the results hold no value for it (measured by an older "
                                     "version of the experiment)", exp.get("file"))
@@ -203,12 +210,10 @@ class Results:
     def evidence(self, ref: str) -> str | NotMeasured:
         if ref not in self._evidence:
             raise UnknownName("evidence", ref, self._evidence)
-        exp_name, _, name = ref.partition(".")
-        exp = self.experiment(exp_name)
-        if exp.get("status") != "ok":
-            reason, file = self._why_not(exp_name)
-            return NotMeasured(ref, reason, file)
-        text = exp.get("evidence", {}).get(name)
+        exp = self._measured(ref)
+        if isinstance(exp, NotMeasured):
+            return exp
+        text = exp.get("evidence", {}).get(ref.partition(".")[2])
         if isinstance(text, dict) and "not_measured" in text:
             return NotMeasured(ref, str(text["not_measured"]))
         if not isinstance(text, str):
