@@ -11,6 +11,7 @@ import re
 import sys
 
 from . import fmt, render
+from .fmt import compiler_label, compiler_name
 from .measure import ledger
 from .measure.ledger import Claim, Verdict
 from .measure.config import NOISY_REL_IQR
@@ -128,7 +129,7 @@ class Chapter:
         if experiment:
             tc = self.results.experiment(experiment).get("toolchain") or {}
             if "compiler" in tc:       # recorded: the compiler it used, or None (it compiles nothing)
-                return tc["compiler"] or None
+                return tc["compiler"] if compiler_name(tc["compiler"])[0] else None
         got = self.prov.get("compiler")
         return got if got and got not in ("none", "unknown") else None
 
@@ -515,18 +516,6 @@ SECTION_PAGES = {1: "chapter/one-line/", 2: "chapter/stack-and-heap/", 3: "chapt
                  4: "chapter/benchmark/", 5: "chapter/cache/", 6: "chapter/costs/"}
 
 
-def compiler_name(version: str | None) -> tuple[str | None, str | None]:
-    """ "gcc (Debian 12.2.0-14+deb12u1) 12.2.0" -> ("gcc", "12.2.0"); "Debian clang version
-    14.0.6" -> ("clang", "14.0.6"); (None, None) when there is nothing to read."""
-    if not version or version in ("none", "unknown"):
-        return None, None
-    low = version.lower()
-    name = next((n for n in ("clang", "gcc", "icx", "icc", "tcc") if re.search(rf"\b{n}\b", low)),
-                version.split()[0])
-    m = re.search(r"(\d+\.\d+(?:\.\d+)?)\s*$", version) or re.search(r"version (\d+\.\d+(?:\.\d+)?)", version)
-    return name, (m.group(1) if m else None)
-
-
 def _cache_text(caches: list[dict]) -> str:
     from .fmt import nbytes
     return ", ".join(f"L{c['level']} {c['type'].lower()} {nbytes(c['size'])}" for c in caches) or "unknown"
@@ -534,8 +523,7 @@ def _cache_text(caches: list[dict]) -> str:
 
 def provenance_summary(ch: Chapter) -> str:
     p = ch.prov
-    name, version = compiler_name(p.get("compiler"))
-    compiler = f"{name} {version or ''}".strip() if name else "no C compiler"
+    compiler = compiler_label(p.get("compiler"))
     return (f"{ch.machine('cpu')}, {ch.machine('cores')} cores, caches "
             f"{_cache_text(p.get('machine', {}).get('caches', []))}; Linux {ch.machine('kernel')}; "
             f"{compiler}; {ch.prov_text('python.implementation')} {ch.prov_text('python.version')}; "

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 
 def sig(value: float, digits: int = 3) -> str:
@@ -117,3 +118,22 @@ def interval(fact: dict, low: float, high: float) -> str:
 def plural(n: int, one: str, many: str | None = None) -> str:
     """ "1 claim", "2 claims": a count with its noun in the right number."""
     return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def compiler_name(version: str | None) -> tuple[str | None, str | None]:
+    """ "gcc (Debian 12.2.0-14+deb12u1) 12.2.0" -> ("gcc", "12.2.0"); "Debian clang version
+    14.0.6" -> ("clang", "14.0.6"); (None, None) when there is nothing to read (the engine
+    records "none" when the machine has no C compiler)."""
+    if not version or version in ("none", "unknown"):
+        return None, None
+    low = version.lower()
+    name = next((n for n in ("clang", "gcc", "icx", "icc", "tcc") if re.search(rf"\b{n}\b", low)),
+                version.split()[0])
+    m = re.search(r"(\d+\.\d+(?:\.\d+)?)\s*$", version) or re.search(r"version (\d+\.\d+(?:\.\d+)?)", version)
+    return name, (m.group(1) if m else None)
+
+
+def compiler_label(version: str | None, absent: str = "no C compiler") -> str:
+    """A compiler as a reader reads it: "gcc 12.2.0", "clang 14.0.6", or `absent`."""
+    name, number = compiler_name(version)
+    return f"{name} {number or ''}".strip() if name else absent

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
+from .fmt import compiler_label
 from .measure.results import Results, ResultsFileError, load_document
 
 FOLDER = "machines"
@@ -39,11 +40,7 @@ def label(doc: dict) -> str:
     m = p.get("machine", {})
     cpu = str(m.get("cpu") or "an unnamed CPU").replace("(R)", "").replace("(TM)", "")
     cpu = " ".join(w for w in cpu.split() if w not in ("Processor", "CPU"))
-    cc = str(p.get("compiler") or "no C compiler")
-    words = cc.split()
-    if len(words) > 1 and words[0] in ("gcc", "clang", "cc", "Debian", "Ubuntu"):
-        version = next((w for w in reversed(words) if w[:1].isdigit()), "")
-        cc = f"{'clang' if 'clang' in cc else 'gcc'} {version}".strip()
+    cc = compiler_label(p.get("compiler"))
     py = p.get("python", {}).get("version", "?")
     arch = m.get("arch")
     caches = [c for c in m.get("caches", []) if c.get("size") and not str(c.get("type", "")).startswith("Instr")]
@@ -115,7 +112,8 @@ def differences(a: Machine, b: Machine) -> list[str]:
     if ca != cb:
         out.append("different cache sizes")
     if pa.get("compiler") != pb.get("compiler"):
-        out.append(f"compiler {pa.get('compiler') or 'none'} against {pb.get('compiler') or 'none'}")
+        out.append(f"compiler {compiler_label(pa.get('compiler'), 'none')} against "
+                   f"{compiler_label(pb.get('compiler'), 'none')}")
     va, vb = (pa.get("python") or {}).get("version"), (pb.get("python") or {}).get("version")
     if va != vb:
         out.append(f"Python {va} against {vb}")

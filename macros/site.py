@@ -11,7 +11,8 @@ from mkdocs.exceptions import PluginError
 from mkdocs_macros.errors import format_error
 
 from . import machines, render, safe_html
-from .chapter import LEDGER_FILE, Chapter, PageError, compiler_name, provenance_summary, provenance_table
+from .chapter import LEDGER_FILE, Chapter, PageError, provenance_summary, provenance_table
+from .fmt import compiler_label
 from .measure import CacheMissing, MeasureError, measure, mode_from_env, results_paths, scale_from_env
 from .measure.engine import declared
 from .measure.errors import InputError
@@ -207,8 +208,7 @@ def banner() -> str:
         return ""
     out = ""
     if ch.given_results is not None:
-        name, version = compiler_name(ch.prov.get("compiler"))
-        compiler = f"{name} {version or ''}".strip() if name else "no C compiler"
+        compiler = compiler_label(ch.prov.get("compiler"))
         faked = (f" Its caches were read from a faked tree ({ch.machine('system_root')}), a testing aid."
                  if ch.prov_value("machine.system_root") else "")
         how = ("CHAPTER_RESULTS" if os.environ.get(RESULTS_ENV)

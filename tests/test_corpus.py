@@ -234,7 +234,7 @@ def test_no_internal_identifiers_in_prose(rendered):
     for rel, p in pages.items():
         low = p.words.lower()
         for name in sorted(names):
-            for m in re.finditer(rf"(?<![\w.]){re.escape(name.lower())}(?![\w])", low):
+            for m in re.finditer(rf"(?<![\w.-]){re.escape(name.lower())}(?![\w])", low):
                 problems.append(f"{rel}: internal name {name!r}: {_around(low, m.group(0), at=m.start())}")
         for m in re.finditer(r"rule: ", low):
             problems.append(f"{rel}: {_around(low, m.group(0), at=m.start())}")

@@ -69,10 +69,92 @@ def test_a_missing_tool_makes_its_facts_not_measured(tmp_path, tool, only, facts
 
 
 def test_no_c_compiler_and_no_cache_names_the_experiments(tmp_path):
-    res = measure_without(tmp_path, ("gcc", "cc", "clang"), ["cside", "pyside"])
+    res = measure_without(tmp_path, ("gcc", "cc", "clang"), ["cside", "pyside", "sum"])
     assert res.measured_experiment("pyside")            # Python needs no compiler
     f = res.fact("cside.c_sizeof_int")
     assert isinstance(f, NotMeasured) and "no C compiler" in f.reason and "apt-get install gcc" in f.reason
+    # The benchmark loses its C side only: the Python loops are timed all the same.
+    assert res.measured_experiment("sum"), res.experiment("sum")
+    for ref in ("sum.py_loop", "sum.py_sum_builtin", "sum.ratio_loop_vs_builtin", "sum.numpy_sum"):
+        assert not isinstance(res.fact(ref), NotMeasured), ref
+        assert res.value(ref) > 0, ref
+    for ref in ("sum.c_opaque_O2", "sum.ratio_py_loop", "sum.ratio_numpy_sum", "sum.ns_per_add_c_opaque_O2",
+                "sum.book_loop_folded_O2", "sum.instr_sum_book_O2"):
+        f = res.fact(ref)
+        assert isinstance(f, NotMeasured) and "no C compiler" in f.reason and "dnf install gcc" in f.reason, (ref, f)
+    v = ledger.evaluate(CLAIMS["py-loop"], res)
+    assert v.status == "not-measured" and "no C compiler" in v.reason, v
+    assert ledger.evaluate(CLAIMS["numpy-sum"], res).status != "not-measured"
+
+
+@pytest.fixture(scope="module")
+def python_without_numpy(tmp_path_factory) -> Path:
+    """This environment's Python as a venv in which `import numpy` fails as if NumPy were not
+    installed: a stub package that raises, ahead of a .pth line that brings in the rest."""
+    import sysconfig
+    venv = tmp_path_factory.mktemp("no-numpy") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               capture_output=True, text=True, check=True).stdout.strip())
+    (site / "numpy").mkdir()
+    (site / "numpy" / "__init__.py").write_text(
+        'raise ModuleNotFoundError("No module named \'numpy\'", name="numpy")\n')
+    (site / "zz-test-env.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    gone = subprocess.run([str(python), "-c", "import numpy"], capture_output=True, text=True)
+    assert gone.returncode != 0 and "No module named 'numpy'" in gone.stderr
+    return python
+
+
+def test_no_numpy_leaves_its_figures_not_measured(tmp_path, python_without_numpy):
+    proj = copy_project(tmp_path / "p")
+    got = subprocess.run([str(python_without_numpy), "scripts/measure.py", "--scale", "quick",
+                          "--only", "sum", "pylocality"],
+                         cwd=proj, capture_output=True, text=True, timeout=300)
+    assert got.returncode == 0 and "Traceback" not in got.stderr, got.stderr[-2000:]
+    res = Results(json.loads(next((proj / "results").glob("*.quick.json")).read_text()), declared())
+    for ref in ("sum.numpy_sum", "sum.ratio_builtin_vs_numpy", "sum.numpy_faster_than_builtin",
+                "pylocality.ns_per_elem_numpy", "pylocality.ratio_py_ordered_vs_numpy"):
+        f = res.fact(ref)
+        assert isinstance(f, NotMeasured), (ref, f)
+        assert "pip install numpy" in f.reason and "apt-get install python3-numpy" in f.reason \
+            and "dnf install python3-numpy" in f.reason, f.reason
+    # Everything else is measured, intervals included (the bootstrap runs without NumPy too).
+    for ref in ("sum.py_loop", "sum.c_opaque_O2", "sum.ratio_py_loop", "pylocality.ns_per_elem_py_array",
+                "pylocality.ratio_py_shuffled_vs_ordered"):
+        f = res.fact(ref)
+        assert not isinstance(f, NotMeasured), ref
+        assert f["value"] > 0 and f.get("ci_low", f["value"]) <= f["value"], (ref, f)
+    assert "NumPy is not installed" in res.evidence("pylocality.output")
+    v = ledger.evaluate(CLAIMS["numpy-sum"], res)
+    assert v.status == "not-measured" and "NumPy" in v.reason, v
+    for cid in ("py-loop", "py-sum-builtin", "c-loop-time"):
+        assert ledger.evaluate(CLAIMS[cid], res).status != "not-measured", cid
+
+
+def test_python_headers_missing_names_the_package(tmp_path):
+    """cffi builds a C extension, which needs Python.h (distros ship it apart from Python)."""
+    import sysconfig
+    from macros.measure import toolchain
+    why = toolchain.python_headers_missing(tmp_path)
+    assert why and str(tmp_path / "Python.h") in why
+    assert "apt-get install python3-dev" in why and "dnf install python3-devel" in why
+    (tmp_path / "Python.h").write_text("")
+    assert toolchain.python_headers_missing(tmp_path) is None
+    assert toolchain.python_headers_missing() is None, sysconfig.get_paths()["include"]
+
+
+def test_without_python_headers_the_c_side_is_not_measured(tmp_path, monkeypatch, root):
+    """The C functions are not built, with the reason; a broken listing still fails outright."""
+    from macros.measure import toolchain
+    from macros.measure.config import SCALES
+    from macros.measure.experiments import Context, benchmark
+    monkeypatch.setattr(toolchain, "python_headers_missing", lambda include=None: "no headers (apt-get install python3-dev)")
+    ctx = Context(root=root, scale=SCALES["quick"], workdir=tmp_path, log=lambda m: None)
+    facts, evidence, gaps = {}, {}, {}
+    assert benchmark._c_side(ctx, facts, evidence, gaps) is None
+    assert gaps["cffi"] == "no headers (apt-get install python3-dev)" and "python3-dev" in gaps["objdump"]
+    assert not facts and not evidence
 
 
 @pytest.mark.parametrize("cc", ["env gcc", "gcc -m64"])

@@ -257,3 +257,31 @@ def test_decide_with_a_fixed_step_and_per_figure_targets():
                            step=4) == (None, 4)
     assert adaptive.decide({"r": 0.01, "g": 0.04}, 10, target=0.02, elapsed=0, budget=100, cost=cost,
                            targets={"g": 0.05}) == ("target", 0)
+
+
+def _corpus_series() -> dict[str, list[float]]:
+    """Every timing series of the corpus' full-scale pyperf file (real, noisy values)."""
+    import json
+    from pathlib import Path
+    doc = json.loads((Path(__file__).parent / "corpus" / "x86-64-gcc-py311.pyperf.json").read_text())
+    return {b["metadata"]["name"]: [v for r in b["runs"] for v in r.get("values", [])]
+            for b in doc["benchmarks"]}
+
+
+def test_bootstrap_without_numpy_agrees_with_numpys(monkeypatch):
+    """A machine without NumPy gets its intervals from the pure-Python bootstrap: its own random
+    stream, so not the same digits, but the same interval up to the resampling error."""
+    series = {k: v for k, v in _corpus_series().items() if len(v) >= 5}
+    assert len(series) >= 20
+    with_numpy = {k: stats.bootstrap_median_ci(v) for k, v in series.items()}
+    monkeypatch.setattr(stats, "np", None)
+    for name, values in series.items():
+        lo, hi = stats.bootstrap_median_ci(values)
+        assert (lo, hi) == stats.bootstrap_median_ci(values)           # seeded: repeatable
+        assert min(values) <= lo <= stats.median(values) <= hi <= max(values), name
+        nlo, nhi = with_numpy[name]
+        width = (nhi - nlo) or 1.0
+        # With 15 or more values the ends agree to a tenth of the width; with fewer, the ends
+        # fall on order statistics far apart, and either neighbour is a fair answer.
+        if len(values) >= 15:
+            assert abs(lo - nlo) <= 0.1 * width and abs(hi - nhi) <= 0.1 * width, (name, (lo, hi), (nlo, nhi))

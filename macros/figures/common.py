@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from .. import fmt
+from ..fmt import compiler_label
 from ..measure.ledger import Claim
 from ..measure.results import NotMeasured, Results
 from . import svg
@@ -121,8 +122,7 @@ def machine_text(results: Results) -> str:
     virt = m.get("virtualised")
     cpu = f"{m.get('cpu') or 'an unnamed CPU'} ({m.get('cores', '?')} cores" + \
           (", virtualised)" if virt and virt != "no" else ")")
-    cc = str(p.get("compiler") or "?")
-    cc_short = f"{cc.split()[0]} {cc.split()[-1]}" if " " in cc else cc
+    cc_short = compiler_label(p.get("compiler"))
     return (f"{cpu}, Linux {m.get('kernel', '?')}, {py.get('implementation', 'Python')} "
             f"{py.get('version', '?')}, {cc_short}")
 
@@ -145,8 +145,7 @@ def source_note(results: Results, experiment: str) -> str:
     m = p.get("machine", {})
     exp = results.experiment(experiment)
     tools = exp.get("toolchain") or {}
-    cc = str(tools.get("compiler") or p.get("compiler") or "")
-    cc_short = f"{cc.split()[0]} {cc.split()[-1]}" if " " in cc else cc
+    cc_short = compiler_label(tools.get("compiler") or p.get("compiler"), "")
     py = p.get("python", {})
     pyver = tools.get("python") or py.get("version", "?")
     who = ", ".join(x for x in (cc_short, f"{py.get('implementation', 'Python')} {pyver}") if x)

@@ -121,10 +121,12 @@ class Store:
                                f"{payload.get('status')!r}); it will be measured again")
         return payload
 
-    def newest(self, experiment: str, machine: str | None = None) -> tuple[str, dict] | None:
+    def newest(self, experiment: str, machine: str | None = None,
+               with_compiler: bool = False) -> tuple[str, dict] | None:
         """The most recently written trustworthy ok entry of an experiment, whatever its key.
 
-        With `machine`, only an entry that records it was measured on that machine.
+        With `machine`, only an entry that records it was measured on that machine; with
+        `with_compiler`, only one measured with a C compiler present.
         """
         entries = sorted((self.folder / experiment).glob("*.json"), key=lambda p: p.stat().st_mtime,
                          reverse=True) if (self.folder / experiment).is_dir() else []
@@ -133,8 +135,11 @@ class Store:
                 payload = self._read(path, experiment, path.stem)
             except CorruptEntry:
                 continue
-            if payload.get("status") == "ok" and (machine is None or payload.get("machine") == machine):
-                return path.stem, payload
+            if payload.get("status") != "ok" or (machine is not None and payload.get("machine") != machine):
+                continue
+            if with_compiler and (payload.get("toolchain") or {}).get("compiler") in (None, "none"):
+                continue
+            return path.stem, payload
         return None
 
     def sweep(self) -> list[Path]:

@@ -225,11 +225,14 @@ def measure(root: Path, *, mode: str, scale: Scale, progress: Progress | None = 
         if no_cc is not None and needs_compiler(exp):
             asked = not only or exp.name in only
             entry = _without_compiler(store, exp, no_cc, machine, progress if asked else _quiet)
-            if entry is None and mode == "cached" and asked:
-                missing.append(exp.name)
-            elif entry is not None or asked:
-                entries[exp.name] = entry or _failed(exp, no_cc)
-            continue
+            if entry is None and exp.without_compiler:
+                pass    # measured below: what needs no compiler is measured all the same
+            else:
+                if entry is None and mode == "cached" and asked:
+                    missing.append(exp.name)
+                elif entry is not None or asked:
+                    entries[exp.name] = entry or _failed(exp, no_cc)
+                continue
         key = key_for(exp, root, scale)
         if only and exp.name not in only:
             # Not asked for: keep its cached result in the document if there is one.
@@ -351,10 +354,11 @@ def _failed(exp: Experiment, exc: MeasureError) -> dict:
 def _without_compiler(store: cache.Store, exp: Experiment, exc: MeasureError, machine: str,
                       progress: Progress) -> dict | None:
     """No C compiler: this machine's newest cached result, labelled with where it came from."""
-    newest = store.newest(exp.name, machine)
+    newest = store.newest(exp.name, machine, with_compiler=True)
     if not newest:
-        progress("warning", f"experiment {exp.name} not measured: no C compiler, and no cached "
-                            f"result of it for this machine")
+        if not exp.without_compiler:
+            progress("warning", f"experiment {exp.name} not measured: no C compiler, and no cached "
+                                f"result of it for this machine")
         return None
     key, payload = newest
     cc = (payload.get("toolchain") or {}).get("compiler") or "an earlier compiler"

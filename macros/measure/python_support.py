@@ -54,3 +54,17 @@ def require_supported(version: Optional[Tuple[int, ...]] = None) -> None:
     note = untested(version)
     if note:
         logging.getLogger("chapter.measure").warning(note)
+
+
+NUMPY_HINT = ("pip install numpy in the build's environment (or Debian/Ubuntu: apt-get install "
+              "python3-numpy; Fedora: dnf install python3-numpy, for a system Python)")
+
+
+def numpy_missing() -> Optional[str]:
+    """Why this Python cannot import NumPy (the listings run under it), or None if it can.
+    Imported rather than looked up: a NumPy that is there but broken is missing too."""
+    try:
+        import numpy  # noqa: F401
+    except ImportError as exc:
+        return f"NumPy cannot be imported by {sys.executable} ({exc}): {NUMPY_HINT}"
+    return None

@@ -7,6 +7,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sysconfig
 from pathlib import Path
 
 from .errors import MeasureError
@@ -15,6 +16,17 @@ BASE_FLAGS = ("-std=gnu11", "-Wall", "-g")
 
 
 INSTALL_CC = "Debian/Ubuntu: apt-get install gcc; Fedora: dnf install gcc"
+INSTALL_HEADERS = "Debian/Ubuntu: apt-get install python3-dev; Fedora: dnf install python3-devel"
+
+
+def python_headers_missing(include: Path | None = None) -> str | None:
+    """Why cffi cannot build a C extension for this Python, if its C headers are missing
+    (distro Pythons ship them apart); None when Python.h is there."""
+    folder = Path(include or sysconfig.get_paths()["include"])
+    if (folder / "Python.h").is_file():
+        return None
+    return (f"this Python's C headers are not installed ({folder / 'Python.h'} is missing), and "
+            f"cffi needs them to build the C functions it times ({INSTALL_HEADERS})")
 
 
 @functools.lru_cache(maxsize=None)
@@ -92,6 +104,9 @@ def build_cffi(module: str, cdef: str, source: Path, flags: list[str], outdir: P
     except MeasureError as exc:
         raise MeasureError(exc.reason, file=rel, kind=exc.kind)
     _compile([*cc, *BASE_FLAGS, *flags, "-fsyntax-only", rel], rel, list(flags), root)
+    headers = python_headers_missing()
+    if headers:
+        raise MeasureError(headers, file=rel, kind="toolchain")
     try:
         ffi.compile(tmpdir=str(outdir), verbose=False)
     except Exception as exc:  # distutils raises CompileError with the compiler's output on stderr

@@ -35,6 +35,8 @@ class Experiment:
     tools: tuple[str, ...] = ()              # programs besides the compiler it runs (objdump, valgrind)
     headline: tuple[str, ...] = ()           # the ratios its pages and claims quote: timed until
                                              # precise enough (adaptive.py), compared across builds
+    without_compiler: bool = False           # runs with no C compiler, its C figures "not measured"
+                                             # (else: this machine's cached result, or not measured)
     module: str = field(default="")          # engine module that defines it (keyed with its imports)
 
     def declarations(self) -> tuple[tuple[FactSpec, ...], tuple[FactSpec, ...]]:

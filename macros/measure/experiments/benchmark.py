@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import sys
 
-from .. import machinecode, runner, toolchain, valgrind
+from .. import machinecode, python_support, runner, toolchain, valgrind
 from ..config import GUARD_REL_CI, TARGET_REL_CI
 from ..facts import fact, paired_ratio, timing
 from ..timing import run_paired
 from ..errors import MeasureError
-from ..results import declare, evidence
+from ..results import declare, evidence, not_measured
 from . import Context, Experiment
 
 SOURCE = "csrc/sum_loop.c"
@@ -56,13 +56,20 @@ def _standalone(ctx: Context) -> dict:
     return evidence
 
 
-def run(ctx: Context) -> dict:
+def _c_side(ctx: Context, facts: dict, evidence: dict, gaps: dict) -> dict | None:
+    """The C functions built (cffi modules by level) and read; None, with why in `gaps`, when
+    this machine cannot build them: the Python timings are measured all the same."""
+    try:
+        modules = _build(ctx)
+        evidence.update(_standalone(ctx))
+    except MeasureError as exc:
+        if exc.kind != "toolchain":     # a broken listing fails the experiment (cache kept)
+            raise
+        gaps["cffi"] = exc.reason
+        gaps["objdump"] = f"the C functions were not built: {exc.reason}"
+        return None
     n = ctx.scale.n_sum
-    modules = _build(ctx)
-    evidence = _standalone(ctx)
-    facts = {"n": fact(n)}
     asm = {}
-    gaps: dict[str, str] = {}
     for opt, (folder, module) in modules.items():
         so = _so_file(folder, module)
         for func in ("sum_book", "sum_opaque"):
@@ -80,48 +87,88 @@ def run(ctx: Context) -> dict:
         facts["book_constant_O2"] = fact(constant)
         # The constant is the sum itself: the compiler did the additions (n is as compiled).
         facts["book_constant_is_sum_O2"] = fact(constant == n * (n - 1) // 2)
-    argv = [sys.executable, str(ctx.src("pysrc/sum_loop.py"))] + ([str(n)] if n != 10_000_000 else [])
-    evidence["py_output"] = runner.run(argv, file="pysrc/sum_loop.py", timeout=300).stdout.rstrip("\n")
+    return modules
 
+
+def _specs(ctx: Context, modules: dict | None, numpy: bool) -> list[dict]:
+    """What is timed, in round order: the C functions (when built), the Python loops, NumPy
+    (when installed)."""
+    n = ctx.scale.n_sum
     py = str(ctx.src("pysrc/sum_loop.py"))
     npy = str(ctx.src("pysrc/sum_numpy.py"))
-    specs = []
-    for opt, (folder, module) in modules.items():
-        tag = opt.strip("-")
-        specs.append({"name": f"c_book_{tag}", "kind": "cffi", "path": str(folder), "module": module,
-                      "func": "sum_book", "description": f"the book's C loop at {opt}, via cffi"})
-    folder, module = modules["-O2"]
-    specs += [
-        {"name": "c_opaque_O2", "kind": "cffi", "path": str(folder), "module": module, "func": "sum_opaque",
-         "args": [n], "description": "C loop the optimiser cannot fold, -O2, via cffi"},
-        {"name": "c_call_only", "kind": "cffi", "path": str(folder), "module": module, "func": "call_only",
-         "description": "an empty C function via cffi: the call overhead"},
+    specs = [
         {"name": "py_sum_builtin", "kind": "py", "path": py, "func": "sum_builtin", "args": [n],
          "description": "sum(range(n))", "loops": 1},
         {"name": "py_loop", "kind": "py", "path": py, "func": "sum_loop", "args": [n],
          "description": "explicit Python for loop", "loops": 1},
-        {"name": "numpy_sum", "kind": "py", "path": npy, "func": "sum_numpy", "prepare": "make_data",
-         "args": [n], "description": "NumPy sum of an int64 array (array built beforehand)"},
-        {"name": "numpy_arange_sum", "kind": "py", "path": npy, "func": "arange_and_sum", "args": [n],
-         "description": "NumPy: build the array and sum it"},
     ]
-    specs.sort(key=lambda spec: ORDER.index(spec["name"]))
+    if numpy:
+        specs += [
+            {"name": "numpy_sum", "kind": "py", "path": npy, "func": "sum_numpy", "prepare": "make_data",
+             "args": [n], "description": "NumPy sum of an int64 array (array built beforehand)"},
+            {"name": "numpy_arange_sum", "kind": "py", "path": npy, "func": "arange_and_sum", "args": [n],
+             "description": "NumPy: build the array and sum it"},
+        ]
+    if modules:
+        for opt, (folder, module) in modules.items():
+            specs.append({"name": f"c_book_{opt.strip('-')}", "kind": "cffi", "path": str(folder),
+                          "module": module, "func": "sum_book",
+                          "description": f"the book's C loop at {opt}, via cffi"})
+        folder, module = modules["-O2"]
+        specs += [
+            {"name": "c_opaque_O2", "kind": "cffi", "path": str(folder), "module": module,
+             "func": "sum_opaque", "args": [n], "description": "C loop the optimiser cannot fold, -O2, via cffi"},
+            {"name": "c_call_only", "kind": "cffi", "path": str(folder), "module": module,
+             "func": "call_only", "description": "an empty C function via cffi: the call overhead"},
+        ]
+    return sorted(specs, key=lambda spec: ORDER.index(spec["name"]))
+
+
+def run(ctx: Context) -> dict:
+    n = ctx.scale.n_sum
+    facts = {"n": fact(n)}
+    evidence: dict = {}
+    gaps: dict[str, str] = {}
+    no_numpy = python_support.numpy_missing()
+    if no_numpy:
+        gaps["numpy"] = no_numpy
+    modules = _c_side(ctx, facts, evidence, gaps)
+    argv = [sys.executable, str(ctx.src("pysrc/sum_loop.py"))] + ([str(n)] if n != 10_000_000 else [])
+    evidence["py_output"] = runner.run(argv, file="pysrc/sum_loop.py", timeout=300).stdout.rstrip("\n")
+
+    specs = _specs(ctx, modules, numpy=not no_numpy)
+    timed = {spec["name"] for spec in specs}
+    ratios = {r: sides for r, sides in RATIOS.items() if set(sides) <= timed}
     # Every time is quoted too: each must be well inside the noise limit, if not as tight.
-    guards = {spec["name"]: (spec["name"], None) for spec in specs}
-    outcome, suite = run_paired(specs, {r: RATIOS[r] for r in HEADLINE}, ctx.scale, file=SOURCE,
-                                budget=ctx.scale.budget("sum"), target=TARGET_REL_CI,
+    guards = {name: (name, None) for name in timed}
+    outcome, suite = run_paired(specs, {r: ratios[r] for r in HEADLINE if r in ratios}, ctx.scale,
+                                file=SOURCE, budget=ctx.scale.budget("sum"), target=TARGET_REL_CI,
                                 guards=guards, guard_target=GUARD_REL_CI, log=ctx.log)
     series = outcome.series
     rounds = outcome.summary()
     timings = {name: timing(values, rounds=rounds) for name, values in series.items()}
     facts.update(timings)
-    for name, (num, den) in RATIOS.items():
+    for name, (num, den) in ratios.items():
         facts[name] = paired_ratio(series[num], series[den], rounds=rounds,
                                    **({"baseline": den} if den == BASELINE else {}))
     for name in ("c_opaque_O2", "c_book_O0", "py_sum_builtin", "py_loop", "numpy_sum"):
-        facts[f"ns_per_add_{name}"] = fact(timings[name]["value"] / n * 1e9, "ns")
-    facts["numpy_faster_than_builtin"] = fact(timings["numpy_sum"]["value"] < timings["py_sum_builtin"]["value"])
+        if name in timings:
+            facts[f"ns_per_add_{name}"] = fact(timings[name]["value"] / n * 1e9, "ns")
+    if {"numpy_sum", "py_sum_builtin"} <= timed:
+        facts["numpy_faster_than_builtin"] = fact(timings["numpy_sum"]["value"] < timings["py_sum_builtin"]["value"])
+    # What was not timed gets the reason of the side it lacks (a ratio may lack either).
+    for name in (*RATIOS, *ORDER):
+        if name not in facts:
+            sides = RATIOS.get(name, (name,))
+            reason = next(gaps[tool] for tool in ("cffi", "numpy") if tool in gaps
+                          and any(_side_tool(s) == tool for s in sides if s not in timed))
+            facts[name] = not_measured(reason)
     return {"facts": facts, "evidence": evidence, "pyperf": suite, "missing_tools": gaps}
+
+
+def _side_tool(name: str) -> str:
+    """What a timed function needs besides Python: the cffi build (C) or NumPy."""
+    return "cffi" if name.startswith("c_") else "numpy" if name.startswith("numpy") else "python"
 
 
 # -------------------------------------------------------------------------- instruction counts
@@ -212,33 +259,33 @@ SUM_FACTS = declare(
     ("book_loop_folded_O2", "flag", "objdump"),
     ("book_constant_O2", "count", "objdump", True),
     ("book_constant_is_sum_O2", "flag", "objdump"),
-    ("c_book_O0", "seconds"),
-    ("c_book_O2", "seconds"),
-    ("c_call_only", "seconds"),
-    ("c_opaque_O2", "seconds"),
+    ("c_book_O0", "seconds", "cffi"),
+    ("c_book_O2", "seconds", "cffi"),
+    ("c_call_only", "seconds", "cffi"),
+    ("c_opaque_O2", "seconds", "cffi"),
     ("instr_sum_book_O0", "instructions", "objdump"),
     ("instr_sum_book_O2", "instructions", "objdump"),
     ("instr_sum_opaque_O0", "instructions", "objdump"),
     ("instr_sum_opaque_O2", "instructions", "objdump"),
     ("n", "count"),
-    ("ns_per_add_c_book_O0", "ns"),
-    ("ns_per_add_c_opaque_O2", "ns"),
-    ("ns_per_add_numpy_sum", "ns"),
+    ("ns_per_add_c_book_O0", "ns", "cffi"),
+    ("ns_per_add_c_opaque_O2", "ns", "cffi"),
+    ("ns_per_add_numpy_sum", "ns", "numpy"),
     ("ns_per_add_py_loop", "ns"),
     ("ns_per_add_py_sum_builtin", "ns"),
-    ("numpy_arange_sum", "seconds"),
-    ("numpy_faster_than_builtin", "flag"),
-    ("numpy_sum", "seconds"),
+    ("numpy_arange_sum", "seconds", "numpy"),
+    ("numpy_faster_than_builtin", "flag", "numpy"),
+    ("numpy_sum", "seconds", "numpy"),
     ("py_loop", "seconds"),
     ("py_sum_builtin", "seconds"),
-    ("ratio_builtin_vs_numpy", "ratio"),
-    ("ratio_c_book_O0", "ratio"),
-    ("ratio_c_book_O2", "ratio"),
+    ("ratio_builtin_vs_numpy", "ratio", "numpy"),
+    ("ratio_c_book_O0", "ratio", "cffi"),
+    ("ratio_c_book_O2", "ratio", "cffi"),
     ("ratio_loop_vs_builtin", "ratio"),
-    ("ratio_numpy_arange_sum", "ratio"),
-    ("ratio_numpy_sum", "ratio"),
-    ("ratio_py_loop", "ratio"),
-    ("ratio_py_sum_builtin", "ratio"),
+    ("ratio_numpy_arange_sum", "ratio", "numpy"),
+    ("ratio_numpy_sum", "ratio", "numpy"),
+    ("ratio_py_loop", "ratio", "cffi"),
+    ("ratio_py_sum_builtin", "ratio", "cffi"),
 )
 SUM_EVIDENCE = evidence(
     "csrc/sum_loop.c",
@@ -246,8 +293,8 @@ SUM_EVIDENCE = evidence(
     ("asm_sum_book_O2", "objdump"),
     ("asm_sum_opaque_O0", "objdump"),
     ("asm_sum_opaque_O2", "objdump"),
-    "c_output_O0",
-    "c_output_O2",
+    ("c_output_O0", "cffi"),
+    ("c_output_O2", "cffi"),
     "py_output",
 )
 
@@ -255,7 +302,7 @@ SUM_EVIDENCE = evidence(
 EXPERIMENTS = [
     Experiment("sum", "sum 0..N-1: C at -O0/-O2 and opaque, sum(), for loop, NumPy (paired rounds)",
                sources=(SOURCE, "pysrc/sum_loop.py", "pysrc/sum_numpy.py"), run=run, facts=SUM_FACTS, evidence=SUM_EVIDENCE,
-               flags=("-O0", "-O2", "-DNO_MAIN"), headline=HEADLINE),
+               flags=("-O0", "-O2", "-DNO_MAIN"), headline=HEADLINE, without_compiler=True),
     Experiment("sumcount", "the same sums counted: instructions per addition, C and Python (valgrind)",
                sources=(SOURCE, "pysrc/sum_loop.py"), run=run_sumcount, facts=SUMCOUNT_FACTS,
                evidence=SUMCOUNT_EVIDENCE, flags=("-O0", "-O2", "-fno-inline"), tools=("valgrind",)),

@@ -15,7 +15,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from .. import adaptive, machine, machinecode, runner, toolchain, valgrind
+from .. import adaptive, machine, machinecode, python_support, runner, toolchain, valgrind
 from ..cachegrind import Geometry, choose_geometry
 from ..config import GUARD_REL_CI, TARGET_REL_CI
 from ..errors import MeasureError
@@ -183,25 +183,28 @@ def run_pylocality(ctx: Context) -> dict:
     # scale, and the Python-level shuffle stays within the time budget.
     n = ctx.scale.n_nodes // 4
     outputs: list[str] = []
+    no_numpy = python_support.numpy_missing()
+    names = {k: v for k, v in PY_NAMES.items() if not (no_numpy and k == "numpy")}
+    ratios = {r: sides for r, sides in PY_RATIOS.items() if all(s in names for s in sides)}
 
     def batch(rounds: int, first: int) -> dict[str, list[float]]:
         got = runner.run(pinned([sys.executable, str(ctx.src(PY_SRC)), str(n), str(rounds)]),
                          file=PY_SRC, timeout=180).stdout
         outputs.append(got.rstrip("\n"))
         times = parse_times(got)
-        if sorted(times) != sorted(PY_NAMES) or any(len(v) != rounds for v in times.values()):
+        if sorted(times) != sorted(names) or any(len(v) != rounds for v in times.values()):
             raise MeasureError(f"unexpected output:\n{got[-500:]}", file=PY_SRC)
         return times
 
     first = PY_FIRST.get(ctx.scale.name, 6)
-    outcome = adaptive.run(batch, PY_RATIOS, target=TARGET_REL_CI, budget=ctx.scale.budget("pylocality"),
-                           first=first, batch_rounds=first, guards={k: (k, None) for k in PY_NAMES},
+    outcome = adaptive.run(batch, ratios, target=TARGET_REL_CI, budget=ctx.scale.budget("pylocality"),
+                           first=first, batch_rounds=first, guards={k: (k, None) for k in names},
                            guard_target=GUARD_REL_CI, log=ctx.log)
     times, out = outcome.series, "\n".join(outputs)
     facts = {"n": fact(n), "repeats": fact(outcome.rounds)}
-    for name, key in PY_NAMES.items():
+    for name, key in names.items():
         facts[f"ns_per_elem_{key}"] = ns_fact([v / n * 1e9 for v in times[name]])
-    for name, (num, den) in PY_RATIOS.items():
+    for name, (num, den) in ratios.items():
         facts[name] = paired_ratio(times[num], times[den], rounds=outcome.summary())
     o, s = facts["ns_per_elem_py_list_ordered"], facts["ns_per_elem_py_list_shuffled"]
     # Slower beyond the noise: the fastest quarter of shuffled runs is slower than the
@@ -212,7 +215,8 @@ def run_pylocality(ctx: Context) -> dict:
         if m:
             facts[f"gap_{name}"] = fact(int(m.group(1).replace(",", "")), "B")
             facts[f"forward_{name}"] = fact(int(m.group(2)) / 100)
-    return {"facts": facts, "evidence": {"output": outputs[0]}}
+    return {"facts": facts, "evidence": {"output": outputs[0]},
+            "missing_tools": {"numpy": no_numpy} if no_numpy else {}}
 
 
 # What each experiment records (results.Results reads facts only by these names).
@@ -272,11 +276,11 @@ PYLOCALITY_FACTS = declare(
     ("gap_list_ordered", "bytes"),
     ("gap_list_shuffled", "bytes"),
     ("n", "count"),
-    ("ns_per_elem_numpy", "ns"),
+    ("ns_per_elem_numpy", "ns", "numpy"),
     ("ns_per_elem_py_array", "ns"),
     ("ns_per_elem_py_list_ordered", "ns"),
     ("ns_per_elem_py_list_shuffled", "ns"),
-    ("ratio_py_ordered_vs_numpy", "ratio"),
+    ("ratio_py_ordered_vs_numpy", "ratio", "numpy"),
     ("ratio_py_shuffled_vs_ordered", "ratio"),
     ("repeats", "count"),
     ("shuffled_slower", "flag"),
