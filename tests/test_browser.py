@@ -6,8 +6,12 @@ dark mode. At phone width (390 x 844) and desktop width (1280), light and dark: 
 scrolls sideways, every figure fits the width with text of at least 12 px, every verdict in a
 table is in view without scrolling, a "noisy" mark stays inside its line. Each figure is the
 SVG the results file draws, a tooltip on every point, its colours following the scheme (and
-the palette toggle); a verdict badge opens the evidence. Screenshots of every page at both
-widths in both schemes, and the page weights, go to test-artifacts/.
+the palette toggle); a verdict badge opens the evidence. The page weights go to
+test-artifacts/; with CHAPTER_SCREENSHOTS=1, so do screenshots of every page at both widths in
+both schemes and of every figure (to look at; they assert nothing, and take most of the time).
+
+Pages that are only read share one browser context per scheme and width, and wait for the
+load event; a test that changes a page's state, or checks its requests, gets a fresh one.
 """
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ CHROMIUM = os.environ.get("CHAPTER_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run"]
 ARTIFACTS = ROOT / "test-artifacts"
+SCREENSHOTS = os.environ.get("CHAPTER_SCREENSHOTS", "") not in ("", "0")
 SCHEMES = {"light": "default", "dark": "slate"}   # Playwright's colour scheme -> material's
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -101,9 +106,15 @@ class PageLog:
         self.failed: list[str] = []
         self.foreign: list[str] = []
         self.responses = []
-        page.on("requestfailed", lambda r: self.failed.append(f"{r.url}: {r.failure}"))
-        page.on("request", self._request)
-        page.on("requestfinished", lambda r: self.responses.append(r))
+        self._handlers = [("requestfailed", lambda r: self.failed.append(f"{r.url}: {r.failure}")),
+                          ("request", self._request),
+                          ("requestfinished", lambda r: self.responses.append(r))]
+        for event, handler in self._handlers:
+            page.on(event, handler)
+
+    def detach(self, page) -> None:
+        for event, handler in self._handlers:
+            page.remove_listener(event, handler)
 
     def _request(self, request) -> None:
         if not request.url.startswith(self.base) and not request.url.startswith("data:"):
@@ -131,6 +142,41 @@ def load(browser, base: str, path: str, scheme: str, viewport=DESKTOP):
     log = PageLog(page, base)
     page.goto(base + path, wait_until="networkidle")
     return ctx, page, log
+
+
+class Reader:
+    """One tab per scheme and width, reused from page to page, for tests that only read."""
+
+    def __init__(self, browser) -> None:
+        self.browser, self.tabs = browser, {}
+
+    def open(self, base: str, path: str, scheme: str, viewport=DESKTOP):
+        key = (scheme, viewport["width"], viewport["height"])
+        if key not in self.tabs:
+            ctx = self.browser.new_context(viewport=viewport, color_scheme=scheme)
+            self.tabs[key] = (ctx, ctx.new_page())
+        page = self.tabs[key][1]
+        if page.url != base + path:     # read-only: the page already shown is the page asked for
+            page.goto(base + path, wait_until="load")
+        return page
+
+    def close(self) -> None:
+        for ctx, _ in self.tabs.values():
+            ctx.close()
+
+
+@pytest.fixture(scope="module")
+def reader(browser):
+    r = Reader(browser)
+    try:
+        yield r
+    finally:
+        r.close()
+
+
+def screenshot(target, name: str, **options) -> None:
+    if SCREENSHOTS:
+        target.screenshot(path=str(ARTIFACTS / name), **options)
 
 
 BROKEN_IMAGES = """() => [...document.images]
@@ -183,77 +229,76 @@ def shot_name(path: str) -> str:
 def test_every_page_loads_cleanly(served, browser, scheme):
     base, site, _, _ = served
     weights = {}
-    for path in site_pages(site):
-        ctx, page, log = load(browser, base, path, scheme)
-        try:
+    ctx = browser.new_context(viewport=DESKTOP, color_scheme=scheme)
+    try:
+        page = ctx.new_page()
+        for path in site_pages(site):
+            log = PageLog(page, base)
+            page.goto(base + path, wait_until="networkidle")
             assert page.evaluate("document.body.getAttribute('data-md-color-scheme')") == SCHEMES[scheme]
             assert not log.failed, f"{path}: failed requests {log.failed}"
             assert not log.check_statuses(), f"{path}: {log.check_statuses()}"
             assert not log.foreign, f"{path}: requests leaving 127.0.0.1: {log.foreign}"
             assert page.evaluate(BROKEN_IMAGES) == [], f"{path}: broken images"
             weights[path or "/"] = log.transferred()
-        finally:
-            ctx.close()
+            log.detach(page)
+    finally:
+        ctx.close()
     (ARTIFACTS / f"transfer-{scheme}.json").write_text(json.dumps(weights, indent=1, sort_keys=True))
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390", "1280"])
-def test_every_page_fits_the_screen(served, browser, scheme, viewport):
+def test_every_page_fits_the_screen(served, reader, scheme, viewport):
     """No page scrolls sideways; every figure fits the width, its text at least 12 px and a
     tooltip on every point; every verdict in a table is in view; a noisy mark keeps to its line.
-    A full-page screenshot of each page goes to test-artifacts/<page>-<width>-<scheme>.png."""
+    With CHAPTER_SCREENSHOTS=1, a full-page screenshot of each page goes to
+    test-artifacts/<page>-<width>-<scheme>.png."""
     base, site, _, drawn = served
     width = viewport["width"]
     for path in site_pages(site):
-        ctx, page, log = load(browser, base, path, scheme, viewport)
-        try:
-            page.screenshot(path=str(ARTIFACTS / f"{shot_name(path)}-{width}-{scheme}.png"), full_page=True)
-            client = page.evaluate("document.documentElement.clientWidth")
-            overflow = page.evaluate("document.documentElement.scrollWidth") - client
-            assert overflow <= 1, f"{path} at {width}px: the page is {overflow}px wider than the screen"
-            for fig in page.evaluate(FIGURES):
-                name = fig["name"]
-                assert fig["left"] >= 0 and fig["right"] <= client + 0.5, f"{path}: figure {name} leaves the screen"
-                assert fig["width"] > 0.8 * min(client - 40, 500), f"{path}: figure {name} is {fig['width']}px wide"
-                assert fig["smallest"] >= 12, f"{path} at {width}px: figure {name} has text of {fig['smallest']:.1f}px"
-                assert fig["points"] > 0 and fig["untitled"] == 0, f"{path}: figure {name}: points without a tooltip"
-            for v in page.evaluate(TABLE_VERDICTS):
-                assert v["shown"] and v["inView"], f"{path} at {width}px: verdict {v} needs scrolling to be seen"
-            for n in page.evaluate(NOISY):
-                assert n["display"] == "inline", f"{path}: noisy mark {n} is not inline"
-                if n["cell"]:
-                    assert n["right"] <= n["cellRight"] + 0.5, f"{path} at {width}px: noisy mark {n} leaves its cell"
-                else:
-                    assert n["lines"] == 1 and n["right"] <= client + 0.5, \
-                        f"{path} at {width}px: noisy mark {n} breaks its line or leaves the screen"
-        finally:
-            ctx.close()
+        page = reader.open(base, path, scheme, viewport)
+        screenshot(page, f"{shot_name(path)}-{width}-{scheme}.png", full_page=True)
+        client = page.evaluate("document.documentElement.clientWidth")
+        overflow = page.evaluate("document.documentElement.scrollWidth") - client
+        assert overflow <= 1, f"{path} at {width}px: the page is {overflow}px wider than the screen"
+        for fig in page.evaluate(FIGURES):
+            name = fig["name"]
+            assert fig["left"] >= 0 and fig["right"] <= client + 0.5, f"{path}: figure {name} leaves the screen"
+            assert fig["width"] > 0.8 * min(client - 40, 500), f"{path}: figure {name} is {fig['width']}px wide"
+            assert fig["smallest"] >= 12, f"{path} at {width}px: figure {name} has text of {fig['smallest']:.1f}px"
+            assert fig["points"] > 0 and fig["untitled"] == 0, f"{path}: figure {name}: points without a tooltip"
+        for v in page.evaluate(TABLE_VERDICTS):
+            assert v["shown"] and v["inView"], f"{path} at {width}px: verdict {v} needs scrolling to be seen"
+        for n in page.evaluate(NOISY):
+            assert n["display"] == "inline", f"{path}: noisy mark {n} is not inline"
+            if n["cell"]:
+                assert n["right"] <= n["cellRight"] + 0.5, f"{path} at {width}px: noisy mark {n} leaves its cell"
+            else:
+                assert n["lines"] == 1 and n["right"] <= client + 0.5, \
+                    f"{path} at {width}px: noisy mark {n} breaks its line or leaves the screen"
 
 
-def test_the_claims_table_shows_every_verdict_without_scrolling(served, browser):
+def test_the_claims_table_shows_every_verdict_without_scrolling(served, reader):
     """At phone width each row is a card with the verdict first; at desktop width the table fits."""
     base, site, _, _ = served
     for viewport in (PHONE, DESKTOP):
-        ctx, page, _ = load(browser, base, "claims/", "light", viewport)
-        try:
-            rows = page.locator("table.claims-table tbody tr")
-            assert rows.count() > 0
-            client = page.evaluate("document.documentElement.clientWidth")
-            table = page.locator("table.claims-table")
-            assert table.evaluate("t => t.scrollWidth <= t.clientWidth + 1"), "the claims table scrolls"
-            for i in range(rows.count()):
-                row = rows.nth(i)
-                cell = row.locator("td.ct-verdict").bounding_box()
-                assert cell and cell["x"] >= 0 and cell["x"] + cell["width"] <= client + 0.5, (viewport, i)
-                if viewport is PHONE:   # the verdict comes first, on the row's top line
-                    claim = row.locator("td.ct-statement").bounding_box()
-                    assert cell["y"] < claim["y"], f"row {i}: the verdict is not first"
-        finally:
-            ctx.close()
+        page = reader.open(base, "claims/", "light", viewport)
+        rows = page.locator("table.claims-table tbody tr")
+        assert rows.count() > 0
+        client = page.evaluate("document.documentElement.clientWidth")
+        table = page.locator("table.claims-table")
+        assert table.evaluate("t => t.scrollWidth <= t.clientWidth + 1"), "the claims table scrolls"
+        for i in range(rows.count()):
+            row = rows.nth(i)
+            cell = row.locator("td.ct-verdict").bounding_box()
+            assert cell and cell["x"] >= 0 and cell["x"] + cell["width"] <= client + 0.5, (viewport, i)
+            if viewport is PHONE:   # the verdict comes first, on the row's top line
+                claim = row.locator("td.ct-statement").bounding_box()
+                assert cell["y"] < claim["y"], f"row {i}: the verdict is not first"
 
 
-def test_figures_are_inline_and_are_the_results(served, browser):
+def test_figures_are_inline_and_are_the_results(served, reader):
     """Each drawn figure is on one page, byte for byte the SVG the results draw, with its alt
     text and caption; a figure whose data is missing says so instead."""
     base, site, _, drawn = served
@@ -272,20 +317,17 @@ def test_figures_are_inline_and_are_the_results(served, browser):
         assert body.count(item.svg) == 1, f"{name}: the page does not hold the SVG the results draw"
     for name, paths in placed.items():
         item = drawn[name]
-        ctx, page, _ = load(browser, base, paths[0], "light")
-        try:
-            fig = page.locator(f"#figure-{name}")
-            if isinstance(item, figures.Missing):
-                assert fig.locator("svg").count() == 0 and "not measured" in fig.inner_text()
-                continue
-            svg = fig.locator("svg.chapter-svg")
-            assert svg.get_attribute("aria-label") == item.alt and svg.get_attribute("role") == "img"
-            assert item.caption in fig.locator("figcaption").inner_text()
-            titles = svg.evaluate("s => [...s.querySelectorAll('g > title')].map(t => t.textContent)")
-            assert len(titles) == item.svg.count("<title>") > 0
-            fig.screenshot(path=str(ARTIFACTS / f"figure-{name}-light.png"))
-        finally:
-            ctx.close()
+        page = reader.open(base, paths[0], "light")
+        fig = page.locator(f"#figure-{name}")
+        if isinstance(item, figures.Missing):
+            assert fig.locator("svg").count() == 0 and "not measured" in fig.inner_text()
+            continue
+        svg = fig.locator("svg.chapter-svg")
+        assert svg.get_attribute("aria-label") == item.alt and svg.get_attribute("role") == "img"
+        assert item.caption in fig.locator("figcaption").inner_text()
+        titles = svg.evaluate("s => [...s.querySelectorAll('g > title')].map(t => t.textContent)")
+        assert len(titles) == item.svg.count("<title>") > 0
+        screenshot(fig, f"figure-{name}-light.png")
 
 
 FIGURE_COLOURS = """() => [...document.querySelectorAll('svg.chapter-svg')].map(s => ({
@@ -300,19 +342,16 @@ def _figure_pages(site: Path) -> list[str]:
     return [p for p in site_pages(site) if "chapter-svg" in (site / p / "index.html").read_text()]
 
 
-def test_figure_colours_follow_the_scheme(served, browser):
+def test_figure_colours_follow_the_scheme(served, reader):
     """One drawing, two schemes: its text and marks take the colours of the scheme shown."""
     base, site, _, _ = served
     for path in _figure_pages(site):
         seen = {}
         for scheme in SCHEMES:
-            ctx, page, _ = load(browser, base, path, scheme)
-            try:
-                seen[scheme] = page.evaluate(FIGURE_COLOURS)
-                bg = page.evaluate("getComputedStyle(document.body).backgroundColor")
-                assert all(f["text"] != bg for f in seen[scheme])
-            finally:
-                ctx.close()
+            page = reader.open(base, path, scheme)
+            seen[scheme] = page.evaluate(FIGURE_COLOURS)
+            bg = page.evaluate("getComputedStyle(document.body).backgroundColor")
+            assert all(f["text"] != bg for f in seen[scheme])
         for light, dark in zip(seen["light"], seen["dark"]):
             assert light["text"] != dark["text"] and light["muted"] != dark["muted"], (path, light["name"])
             # C, Python and NumPy marks take our own colours for each scheme (chapter.css)
@@ -330,7 +369,7 @@ def test_palette_toggle_recolours_the_figures(served, browser):
         page.wait_for_function("document.body.getAttribute('data-md-color-scheme') === 'slate'")
         after = page.evaluate(FIGURE_COLOURS)
         assert [f["text"] for f in after] != [f["text"] for f in before]
-        page.screenshot(path=str(ARTIFACTS / "toggle-to-dark.png"))
+        screenshot(page, "toggle-to-dark.png")
         page.locator("form[data-md-component=palette] label:visible").first.click()
         page.wait_for_function("document.body.getAttribute('data-md-color-scheme') === 'default'")
         assert page.evaluate(FIGURE_COLOURS) == before
@@ -355,7 +394,7 @@ def test_a_claim_badge_opens_and_closes_its_evidence_in_place(served, browser):
         assert box.evaluate(OPEN) and toggle.get_attribute("aria-expanded") == "true"
         assert evidence.locator(".checks").is_visible()     # the check's numbers, in place
         assert page.evaluate("window.scrollY") == y and page.url.endswith("chapter/benchmark/")
-        page.screenshot(path=str(ARTIFACTS / "badge-opens-evidence-390.png"))
+        screenshot(page, "badge-opens-evidence-390.png")
         toggle.click()
         assert not box.evaluate(OPEN) and toggle.get_attribute("aria-expanded") == "false"
         evidence.locator("summary").click()                  # the summary still works, and the badge follows
@@ -413,6 +452,6 @@ def test_tapping_a_point_shows_its_tooltip_under_the_figure(served, browser):
                 title = point.evaluate("g => g.querySelector(':scope > title').textContent")
                 assert readout.inner_text().split() == title.split()
                 assert point.evaluate("g => g.classList.contains('is-selected')")
-        page.screenshot(path=str(ARTIFACTS / "tap-readout-390.png"))
+        screenshot(page, "tap-readout-390.png")
     finally:
         ctx.close()

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, copy_project
-from test_browser import ARTIFACTS, DESKTOP, PHONE, _Quiet, browser  # noqa: F401 - fixture
+from test_browser import DESKTOP, PHONE, _Quiet, browser, screenshot  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.slow
 
@@ -86,8 +86,7 @@ def test_machines_side_by_side(machines_site, browser, viewport, scheme):  # noq
                 assert len(machines) == len(OTHERS), machines
                 for title in fig.locator("g.fig-point[data-machine] > title").all_text_contents()[:5]:
                     assert title.split(":")[0] in machines
-            page.screenshot(path=str(ARTIFACTS / f"machines-{check}-{viewport['width']}-{scheme}.png"),
-                            full_page=check != "claims")
+            screenshot(page, f"machines-{check}-{viewport['width']}-{scheme}.png", full_page=check != "claims")
     finally:
         ctx.close()
 

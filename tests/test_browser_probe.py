@@ -16,7 +16,7 @@ import pytest
 
 # The served quick site and the browser are test_browser's fixtures (that module also skips,
 # with the reason, when Playwright or Chromium is missing).
-from test_browser import ARTIFACTS, DESKTOP, PHONE, SCHEMES, PageLog, browser, served  # noqa: F401
+from test_browser import ARTIFACTS, DESKTOP, PHONE, SCHEMES, PageLog, browser, screenshot, served  # noqa: F401
 
 pytestmark = pytest.mark.slow
 
@@ -134,7 +134,7 @@ def test_probe_measures_a_climbing_curve(served, browser, scheme, viewport):
         assert contrast > 0.3, f"axis labels barely differ from the background ({contrast:.2f})"
         assert not errors, errors
         assert not log.failed and not log.foreign, (log.failed, log.foreign)
-        probe.screenshot(path=str(ARTIFACTS / f"probe-{viewport['width']}-{scheme}.png"))
+        screenshot(probe, f"probe-{viewport['width']}-{scheme}.png")
         (ARTIFACTS / f"probe-{viewport['width']}-{scheme}.json").write_text(json.dumps(curve, indent=1))
     finally:
         ctx.close()
@@ -154,7 +154,7 @@ def test_dropped_results_file_is_drawn_beside_the_build(served, browser):
         legend = page.locator("#latency-probe .latency-probe__legend").inner_text()
         assert "other-machine.json" in legend and "build machine" in legend, legend
         assert not errors and not log.foreign, (errors, log.foreign)
-        page.locator("#latency-probe").screenshot(path=str(ARTIFACTS / "probe-dropped-file.png"))
+        screenshot(page.locator("#latency-probe"), "probe-dropped-file.png")
     finally:
         ctx.close()
 
