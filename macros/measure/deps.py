@@ -9,7 +9,6 @@ says, so it is no experiment's dependency. Nothing here is a list kept by hand.
 from __future__ import annotations
 
 import ast
-import functools
 from pathlib import Path
 
 PACKAGE = "macros.measure"
@@ -34,8 +33,20 @@ def _dotted(pkg_dir: Path, path: Path) -> str:
     return ".".join([PACKAGE, *parts])
 
 
+_DIRECT: dict[tuple, frozenset[Path]] = {}
+
+
 def direct(pkg_dir: Path, path: Path) -> set[Path]:
-    """Engine files one module imports or runs, read from its syntax tree."""
+    """Engine files one module imports or runs, read from its syntax tree (parsed once per
+    version of the file: a rebuild under `mkdocs serve` reparses only what was edited)."""
+    st = path.stat()
+    key = (pkg_dir, path, st.st_mtime_ns, st.st_size)
+    if key not in _DIRECT:
+        _DIRECT[key] = frozenset(_direct(pkg_dir, path))
+    return set(_DIRECT[key])
+
+
+def _direct(pkg_dir: Path, path: Path) -> set[Path]:
     tree = ast.parse(path.read_text(), filename=str(path))
     here = _dotted(pkg_dir, path)
     package = here if path.name == "__init__.py" else here.rpartition(".")[0]
@@ -70,7 +81,6 @@ def direct(pkg_dir: Path, path: Path) -> set[Path]:
     return found - {pkg_dir / "__init__.py"}   # the package's own __init__ only re-exports
 
 
-@functools.lru_cache(maxsize=None)
 def _closure(pkg_dir: Path, start: tuple[Path, ...]) -> tuple[Path, ...]:
     seen: set[Path] = set()
     todo = list(start)
@@ -90,5 +100,5 @@ def closure(pkg_dir: Path, module_file: Path) -> list[Path]:
 
 
 def clear() -> None:
-    """Forget parsed modules (a test edits them between calls)."""
-    _closure.cache_clear()
+    """Forget parsed modules (a test that edits a file within one clock tick calls it)."""
+    _DIRECT.clear()
