@@ -13,7 +13,7 @@ from pathlib import Path
 from .. import machinecode, maps, runner, toolchain
 from ..errors import MeasureError
 from ..facts import fact
-from ..results import declare, evidence
+from ..results import declare, evidence, not_measured
 from . import Context, Experiment
 
 C_FLAGS = ("-O2",)
@@ -157,6 +157,9 @@ def layout_facts(stdout: str) -> tuple[dict, dict]:
     image_end = max((s["end"] for s in segments if band(s["name"]) in ("text", "data", "bss")), default=None)
     if heap and image_end:
         facts["heap_gap"] = fact(heap["start"] - image_end, "B")
+    else:   # e.g. under qemu-user, whose address map names no [heap] (brk memory is anonymous)
+        facts["heap_gap"] = not_measured("the process's address map has no " + (
+            "[heap] mapping" if not heap else "program image") + " to measure the gap from")
     table = [f"{'address':>18}  {'what':<22} {'segment':<9} book's place"]
     for p in points:
         table.append(f"{p['address']:#18x}  {p['name']:<22} {p['segment']:<9} {band(p['segment'])}")
