@@ -50,6 +50,11 @@ def sentences(reading: Reading, results: Results, sizes: list[int], ns: list[flo
     for d in reading.disagreements:
         out.append(_said(d, reading, index))
     largest = sizes[-1]
+    if len(reading.beyond) > 1:
+        steps = ", then ".join(f"about {_ns(lv.ns)} from {_size(lv.first)} (the {_ordinal(index[id(lv)])} level)"
+                               for lv in reading.beyond)
+        out.append(f"Past every cache the machine reports, the curve climbs more than once: {steps}. "
+                   f"No cache the machine reports accounts for the steps between them.")
     if reading.beyond:
         lv = reading.beyond[-1]
         out.append(f"The {_ordinal(index[id(lv)])} level reaches past every cache the machine reports "
@@ -75,7 +80,7 @@ def _said(d: Disagreement, reading: Reading, index: dict[int, int]) -> str:
         return (f"The {nth} level still answers at {_size(d.at)}, past the {_size(c.size)} the machine "
                 f"reports for its {c.name}.")
     if d.kind == "early":
-        return (f"The {nth} level is left at about {_size(d.at)}, a small part of the {_size(c.size)} the "
+        return (f"The {nth} level is left at about {_size(d.at)}, well inside the {_size(c.size)} the "
                 f"machine reports for its {c.name}: latency climbs from there.")
     if d.kind == "again":
         prev = reading.levels[index[id(lv)] - 1][0]

@@ -182,3 +182,20 @@ def test_the_reading_says_when_latency_was_not_measured():
     from macros import levels as words
     html = words.reading_html(results_from({}, failed={"latency": "no C compiler"}))
     assert "The levels could not be read" in html and "not measured" in html
+
+
+def test_an_l3_left_at_half_its_size_and_two_steps_past_the_caches():
+    """The AMD EPYC VM of this edition's builds: an 8 MiB L3 reported, the third level left at
+    4 MiB, then two levels past every reported cache (the full-scale curve of 2026-12-02)."""
+    from macros import levels as words
+    sizes = chase_sizes(512 * M)
+    ns = curve([(32 * K, 1.67), (256 * K, 5.0), (3 * M, 16.2), (32 * M, 124.0), (1 << 40, 162.0)], sizes)
+    caches = [Cache(1, 32 * K), Cache(2, 512 * K), Cache(3, 8 * M)]
+    reading = read_against(levels(sizes, ns), caches, sizes, ns)
+    assert ("early", "L3", 4 * M) in {(d.kind, d.cache.name if d.cache else None, d.at) for d in reading.disagreements}
+    assert [lv.ns for lv in reading.beyond] == [124.0, 162.0]
+    results = _latency_results(sizes, ns, {1: 32 * K, 2: 512 * K, 3: 8 * M}, True, "512 MiB: the full-scale cap")
+    html = words.reading_html(results)
+    assert "The third level is left at about 4 MiB, well inside the 8 MiB the machine reports for its L3" in html
+    assert ("the curve climbs more than once: about 124 ns from 4 MiB (the fourth level), then about "
+            "162 ns from 48 MiB (the fifth level). No cache the machine reports accounts") in html

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 FLAT = 1.30        # a plateau's slowest point is at most this many times its fastest
 MIN_POINTS = 3     # fewer measured sizes than this are a step, not a level
-EARLY = 4          # a level left at under 1/EARLY of its cache's reported size leaves "early"
+EARLY = 2          # a level left at or before 1/EARLY of its cache's reported size leaves "early"
 
 
 @dataclass(frozen=True)
