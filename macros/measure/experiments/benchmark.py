@@ -159,16 +159,15 @@ def run(ctx: Context) -> dict:
     # What was not timed gets the reason of the side it lacks (a ratio may lack either).
     for name in (*RATIOS, *ORDER):
         if name not in facts:
-            sides = RATIOS.get(name, (name,))
-            reason = next(gaps[tool] for tool in ("cffi", "numpy") if tool in gaps
-                          and any(_side_tool(s) == tool for s in sides if s not in timed))
-            facts[name] = not_measured(reason)
+            untimed = next(s for s in RATIOS.get(name, (name,)) if s not in timed)
+            facts[name] = not_measured(gaps[_side_tool(untimed)])
     return {"facts": facts, "evidence": evidence, "pyperf": suite, "missing_tools": gaps}
 
 
 def _side_tool(name: str) -> str:
-    """What a timed function needs besides Python: the cffi build (C) or NumPy."""
-    return "cffi" if name.startswith("c_") else "numpy" if name.startswith("numpy") else "python"
+    """What a timed function needs besides Python, as its gap is named: the cffi build or NumPy
+    (only those two can leave a function untimed)."""
+    return "cffi" if name.startswith("c_") else "numpy"
 
 
 # -------------------------------------------------------------------------- instruction counts

@@ -53,6 +53,20 @@ def parse_times(out: str) -> dict[str, list[float]]:
     return found
 
 
+def batches(argv: list[str], names, file: str, timeout: float, outputs: list[str]):
+    """A batch runner for adaptive.run: the listing run with the rounds asked for (its last
+    argument), its output kept in `outputs`, its `times` lines checked to hold exactly
+    `names`, each with one value per round."""
+    def batch(rounds: int, first: int) -> dict[str, list[float]]:
+        got = runner.run(pinned([*argv, str(rounds)]), file=file, timeout=timeout).stdout
+        outputs.append(got.rstrip("\n"))
+        times = parse_times(got)
+        if sorted(times) != sorted(names) or any(len(v) != rounds for v in times.values()):
+            raise MeasureError(f"unexpected output:\n{got[-500:]}", file=file)
+        return times
+    return batch
+
+
 def parse_sums(out: str) -> dict[str, int]:
     return {m.group(1): int(m.group(2))
             for m in re.finditer(r"^(array|ordered list|shuffled list)\s+sum (\d+)", out, re.M)}
@@ -72,13 +86,7 @@ def run_locality(ctx: Context) -> dict:
     written = runner.run(pinned(as_written), file=AVL_SRC, timeout=120).stdout
     outputs: list[str] = []
 
-    def batch(rounds: int, first: int) -> dict[str, list[float]]:
-        got = runner.run(pinned([str(exe), str(n), str(rounds)]), file=AVL_SRC, timeout=300).stdout
-        outputs.append(got.rstrip("\n"))
-        times = parse_times(got)
-        if sorted(times) != sorted(LAYOUTS) or any(len(v) != rounds for v in times.values()):
-            raise MeasureError(f"unexpected output:\n{got[-500:]}", file=AVL_SRC)
-        return times
+    batch = batches([str(exe), str(n)], LAYOUTS, AVL_SRC, 300, outputs)
 
     first = LOCALITY_FIRST.get(ctx.scale.name, 6)
     outcome = adaptive.run(batch, LOCALITY_RATIOS, target=TARGET_REL_CI, budget=ctx.scale.budget("locality"),
@@ -187,14 +195,7 @@ def run_pylocality(ctx: Context) -> dict:
     names = {k: v for k, v in PY_NAMES.items() if not (no_numpy and k == "numpy")}
     ratios = {r: sides for r, sides in PY_RATIOS.items() if all(s in names for s in sides)}
 
-    def batch(rounds: int, first: int) -> dict[str, list[float]]:
-        got = runner.run(pinned([sys.executable, str(ctx.src(PY_SRC)), str(n), str(rounds)]),
-                         file=PY_SRC, timeout=180).stdout
-        outputs.append(got.rstrip("\n"))
-        times = parse_times(got)
-        if sorted(times) != sorted(names) or any(len(v) != rounds for v in times.values()):
-            raise MeasureError(f"unexpected output:\n{got[-500:]}", file=PY_SRC)
-        return times
+    batch = batches([sys.executable, str(ctx.src(PY_SRC)), str(n)], names, PY_SRC, 180, outputs)
 
     first = PY_FIRST.get(ctx.scale.name, 6)
     outcome = adaptive.run(batch, ratios, target=TARGET_REL_CI, budget=ctx.scale.budget("pylocality"),
