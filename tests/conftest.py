@@ -5,7 +5,12 @@ test_listings_covered fails when a file in csrc/ or pysrc/ has no such test.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
+import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -43,17 +48,47 @@ def copy_project(dest: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def quick_site(tmp_path_factory):
-    """The whole site built once at quick scale in a temporary copy: (project dir, results doc path)."""
-    import os
-    import subprocess
-    proj = copy_project(tmp_path_factory.mktemp("quick-site"))
-    env = {**os.environ, "CHAPTER_SCALE": "quick", "CHAPTER_MEASURE": "auto"}
-    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build"], cwd=proj, env=env,
-                          capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, f"quick build failed:\n{proc.stderr[-4000:]}"
+    """The whole site built once at quick scale in a temporary copy: (project dir, results doc
+    path, build log). Read-only: a test that changes it works on a copy (copy_built).
+
+    Under pytest-xdist every worker asks for it; the first builds it in the folder the workers
+    share, under a lock, and the others wait and reuse it: one build per run, not per worker."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    with _locked(shared / "quick-site.lock"):
+        proj = shared / "quick-site"
+        log = shared / "quick-site.log"
+        if not log.exists():
+            shutil.rmtree(proj, ignore_errors=True)
+            copy_project(proj)
+            env = {**os.environ, "CHAPTER_SCALE": "quick", "CHAPTER_MEASURE": "auto"}
+            proc = subprocess.run([sys.executable, "-m", "mkdocs", "build"], cwd=proj, env=env,
+                                  capture_output=True, text=True, timeout=900)
+            assert proc.returncode == 0, f"quick build failed:\n{proc.stderr[-4000:]}"
+            log.write_text(proc.stderr)
     results = sorted((proj / "results").glob("*.quick.json"))
     assert results, "the build wrote no results file"
-    return proj, results[0], proc.stderr
+    return proj, results[0], log.read_text()
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def copy_built(quick_site, dest: Path) -> Path:
+    """A copy of the quick site's project with its measurements (cache and results), for a
+    test that builds again: the shared one is read by other tests, maybe at the same time."""
+    proj = copy_project(dest)
+    for name in (".chapter-cache", "results"):
+        shutil.copytree(quick_site[0] / name, proj / name)
+    return proj
 
 
 @functools.lru_cache(maxsize=None)

@@ -1,13 +1,13 @@
 """The built site in a real browser: Debian's Chromium driven by Playwright, served on 127.0.0.1.
 
-The site is the one built at quick scale in a temporary copy (conftest.quick_site). Every page
-loads with no failed request, no request leaving 127.0.0.1 and no broken image, in light and
-dark mode. At phone width (390 x 844) and desktop width (1280), light and dark: no page
+The site is the one built at quick scale in a temporary copy (conftest.quick_site). That every
+page loads cleanly is test_browser_requests's (a file of its own, so that another worker runs it
+beside these). At phone width (390 x 844) and desktop width (1280), light and dark: no page
 scrolls sideways, every figure fits the width with text of at least 12 px, every verdict in a
 table is in view without scrolling, a "noisy" mark stays inside its line. Each figure is the
 SVG the results file draws, a tooltip on every point, its colours following the scheme (and
-the palette toggle); a verdict badge opens the evidence. The page weights go to
-test-artifacts/; with CHAPTER_SCREENSHOTS=1, so do screenshots of every page at both widths in
+the palette toggle); a verdict badge opens the evidence. With CHAPTER_SCREENSHOTS=1,
+screenshots of every page at both widths in
 both schemes and of every figure (to look at; they assert nothing, and take most of the time).
 
 Pages that are only read share one browser context per scheme and width, and wait for the
@@ -219,26 +219,6 @@ NOISY = """() => [...document.querySelectorAll('.noisy')].map(n => {
 
 def shot_name(path: str) -> str:
     return path.strip("/").replace("/", "_") or "index"
-
-
-@pytest.mark.parametrize("scheme", SCHEMES)
-def test_every_page_loads_cleanly(served, browser, scheme):
-    """Each page in a fresh context: in a reused tab, the last page's late requests (its
-    favicon) are aborted by the next navigation and would count against the next page."""
-    base, site, _, _ = served
-    weights = {}
-    for path in site_pages(site):
-        ctx, page, log = load(browser, base, path, scheme)
-        try:
-            assert page.evaluate("document.body.getAttribute('data-md-color-scheme')") == SCHEMES[scheme]
-            assert not log.failed, f"{path}: failed requests {log.failed}"
-            assert not log.check_statuses(), f"{path}: {log.check_statuses()}"
-            assert not log.foreign, f"{path}: requests leaving 127.0.0.1: {log.foreign}"
-            assert page.evaluate(BROKEN_IMAGES) == [], f"{path}: broken images"
-            weights[path or "/"] = log.transferred()
-        finally:
-            ctx.close()
-    (ARTIFACTS / f"transfer-{scheme}.json").write_text(json.dumps(weights, indent=1, sort_keys=True))
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)

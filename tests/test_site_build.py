@@ -142,8 +142,9 @@ def test_provenance_is_recorded(built):
     assert p["machine"]["page_size"] == os.sysconf("SC_PAGE_SIZE")
 
 
-def test_rebuild_in_cached_mode_measures_nothing(built):
-    proj = built[0]
+def test_rebuild_in_cached_mode_measures_nothing(quick_site, tmp_path):
+    from conftest import copy_built
+    proj = copy_built(quick_site, tmp_path / "p")
     env = {**os.environ, "CHAPTER_SCALE": "quick", "CHAPTER_MEASURE": "cached"}
     out = subprocess.run([sys.executable, "-m", "mkdocs", "build"], cwd=proj, env=env,
                          capture_output=True, text=True, timeout=300)
@@ -162,10 +163,11 @@ def test_cached_mode_without_cache_names_what_is_missing(tmp_path):
     assert "Traceback" not in out.stderr
 
 
-def test_warm_rebuild_measures_nothing(built):
+def test_warm_rebuild_measures_nothing(quick_site, tmp_path):
     """Nothing changed: an auto build reuses every result. (How long it takes, against a
     cached-only build, is scripts/bench.py's to say, not a timed test's.)"""
-    proj = built[0]
+    from conftest import copy_built
+    proj = copy_built(quick_site, tmp_path / "p")
     env = {**os.environ, "CHAPTER_SCALE": "quick", "CHAPTER_MEASURE": "auto"}
     out = subprocess.run([sys.executable, "-m", "mkdocs", "build"], cwd=proj, env=env,
                          capture_output=True, text=True, timeout=300)

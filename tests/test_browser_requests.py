@@ -1,0 +1,35 @@
+"""Every page of the quick site loads in Chromium with no failed request, no request leaving
+127.0.0.1 and no broken image, in light and dark mode; the page weights go to test-artifacts/.
+
+The served site and the browser are test_browser's fixtures (that module also skips, with the
+reason, when Playwright or Chromium is missing).
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from test_browser import ARTIFACTS, BROKEN_IMAGES, SCHEMES, browser, load, served, site_pages  # noqa: F401
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_every_page_loads_cleanly(served, browser, scheme):
+    """Each page in a fresh context: in a reused tab, the last page's late requests (its
+    favicon) are aborted by the next navigation and would count against the next page."""
+    base, site, _, _ = served
+    weights = {}
+    for path in site_pages(site):
+        ctx, page, log = load(browser, base, path, scheme)
+        try:
+            assert page.evaluate("document.body.getAttribute('data-md-color-scheme')") == SCHEMES[scheme]
+            assert not log.failed, f"{path}: failed requests {log.failed}"
+            assert not log.check_statuses(), f"{path}: {log.check_statuses()}"
+            assert not log.foreign, f"{path}: requests leaving 127.0.0.1: {log.foreign}"
+            assert page.evaluate(BROKEN_IMAGES) == [], f"{path}: broken images"
+            weights[path or "/"] = log.transferred()
+        finally:
+            ctx.close()
+    (ARTIFACTS / f"transfer-{scheme}.json").write_text(json.dumps(weights, indent=1, sort_keys=True))
