@@ -15,7 +15,11 @@ from macros import rebuilds  # noqa: E402
 from mkdocs.structure.files import File, Files  # noqa: E402
 
 
+TEMPLATES_CACHE = ".chapter-cache/templates"   # beside the measurements' cache, ignored by git
+
+
 def on_env(env: jinja2.Environment, config, files) -> jinja2.Environment:
+    rebuilds.COMPILED.folder = Path(config.config_file_path).parent / TEMPLATES_CACHE
     env.bytecode_cache = rebuilds.COMPILED
     return env
 

@@ -5,7 +5,9 @@ lives here, for the life of the process:
 
 - the theme's Jinja templates, compiled once (MkDocs makes a new Jinja environment per build,
   so each edit recompiled all of Material's templates; Jinja checks each template's source
-  checksum, so an edited template is compiled anew);
+  checksum, so an edited template is compiled anew). They are also kept on disk, in the
+  project's cache folder, so that the next `mkdocs build` does not compile them again either
+  (a third of a warm rebuild's time);
 - what the pages were rendered from (results, ledger, other machines, the glue's code), so
   that `mkdocs serve --dirty`, which rebuilds only the pages whose source changed, rebuilds
   every page when a figure may have changed under them.
@@ -13,6 +15,7 @@ lives here, for the life of the process:
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import Iterable
 
@@ -20,17 +23,33 @@ import jinja2
 
 
 class _Compiled(jinja2.BytecodeCache):
-    """Compiled templates in memory, by Jinja's key for each template."""
+    """Compiled templates in memory, by Jinja's key for each template, and in `folder` when one
+    is set (Jinja refuses bytecode of another Python or of a changed source by itself)."""
 
     def __init__(self) -> None:
         self.store: dict[str, bytes] = {}
+        self.folder: Path | None = None
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.key not in self.store and self.folder is not None:
+            try:
+                self.store[bucket.key] = (self.folder / bucket.key).read_bytes()
+            except OSError:
+                return
         if bucket.key in self.store:
             bucket.bytecode_from_string(self.store[bucket.key])
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        self.store[bucket.key] = bucket.bytecode_to_string()
+        data = self.store[bucket.key] = bucket.bytecode_to_string()
+        if self.folder is None:
+            return
+        try:     # written whole, then renamed: a build running beside this one reads all or nothing
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp = self.folder / f".{bucket.key}.{os.getpid()}"
+            tmp.write_bytes(data)
+            os.replace(tmp, self.folder / bucket.key)
+        except OSError:
+            pass         # a read-only project: compiled in memory, as before
 
 
 COMPILED = _Compiled()

@@ -25,6 +25,17 @@ def mark(name):
         pass
 
 
+CALLS = []
+
+
+def stall_now_and_then(name):
+    """1 ms of CPU time, but 10 ms on every third call: a stall the median of three out-votes."""
+    CALLS.append(name)
+    end = time.thread_time() + (0.010 if len(CALLS) % 3 == 1 else 0.001)
+    while time.thread_time() < end:
+        pass
+
+
 def nap(name):
     time.sleep(0.02)                     # no CPU time at all
 '''
@@ -86,3 +97,20 @@ def test_the_clock_is_the_threads_cpu_time_unless_asked(listing, tmp_path, clock
     values = json.loads(out.read_text())["values"]["nap"]
     # A 20 ms sleep: the wall clock sees it, the thread's CPU time does not.
     assert all((v > 0.015) == slept for v in values), values
+
+
+def test_repeats_take_the_median_of_calls_in_a_row(listing, tmp_path):
+    """A benchmark with "repeats": 3 is called three times in a row in each round, and the
+    round keeps the median: the stall on one call in three never reaches the values."""
+    specs, log = listing
+    stalls = {**specs[1], "name": "s", "func": "stall_now_and_then", "repeats": 3}
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"benchmarks": [specs[0], stalls], "rounds": 4, "first": 0,
+                                "min_time": 0.0, "warmups": 0, "cpu": None}))
+    out = tmp_path / "out.json"
+    runner.run([sys.executable, str(WORKER), str(spec), str(out)], file="paired_worker.py",
+               env=runner.minimal_env())
+    assert log.read_text().split() == list("aaaa")          # the other side: once per round
+    values = json.loads(out.read_text())["values"]
+    assert len(values["s"]) == 4
+    assert all(0.0009 < v < 0.005 for v in values["s"]), values["s"]

@@ -8,7 +8,10 @@ SPEC (JSON): {"benchmarks": [entry, ...], "rounds": R, "first": F, "min_time": S
          {"name": ..., "kind": "py", "path": FILE, "func": F, "args": [...], "prepare": G?}
   With "prepare", the timed call is F(G(*args)): G's work (building the data) is not timed.
   An entry's "loops" (calls per value) is used as given; 0 or absent: calibrated, doubling
-  until one value lasts at least S seconds.
+  until one value lasts at least S seconds. Its "repeats" (default 1): values taken in a row
+  within each round, of which the round keeps the median; for a short benchmark beside long
+  ones, an occasional stall (page faults for a fresh array, an interrupt) is then out-voted
+  within its round at little cost, instead of widening the interval over the rounds.
 
 Every benchmark is loaded first; then each round times each benchmark once, forward on even
 rounds and reversed on odd ones, numbered from F (A B | B A | A B ...): both sides of a
@@ -65,6 +68,15 @@ def timed(call, args, loops):
     return (clock() - t0) / loops
 
 
+def value(call, args, loops, repeats=1):
+    """A round's value: the median of `repeats` values taken in a row."""
+    if repeats <= 1:
+        return timed(call, args, loops)
+    values = sorted(timed(call, args, loops) for _ in range(repeats))
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
 def calibrate(call, args, min_time):
     """Calls per value, doubling until a value lasts at least min_time."""
     loops = 1
@@ -95,11 +107,12 @@ def main():
     for w in range(int(spec.get("warmups", 1))):
         for n in order(names, w):
             warmups[n].append(timed(*funcs[n], loops[n]))
+    repeats = {e["name"]: int(e.get("repeats") or 1) for e in entries}
     values = {n: [] for n in names}
     first = int(spec.get("first", 0))
     for r in range(first, first + int(spec["rounds"])):
         for n in order(names, r):
-            values[n].append(timed(*funcs[n], loops[n]))
+            values[n].append(value(*funcs[n], loops[n], repeats[n]))
     with open(sys.argv[2], "w") as fh:
         json.dump({"loops": loops, "values": values, "warmups": warmups}, fh)
 

@@ -16,10 +16,20 @@ import random
 from dataclasses import dataclass
 from typing import Sequence
 
-try:
-    import numpy as np
-except ImportError:   # NumPy is optional: a machine without it still gets its intervals
-    np = None
+# NumPy is optional (a machine without it still gets its intervals) and imported when an
+# interval is first computed: a build that only renders cached results never needs it.
+np = ...
+
+
+def _numpy():
+    global np
+    if np is ...:
+        try:
+            import numpy
+            np = numpy
+        except ImportError:
+            np = None
+    return np
 
 SEED = 20_240_611        # any constant: only that it never changes matters
 RESAMPLES = 2000
@@ -61,6 +71,7 @@ def bootstrap_median_ci(values: Sequence[float], *, level: float = LEVEL,
         raise ValueError("an interval of no values")
     if n == 1:
         return float(values[0]), float(values[0])
+    np = _numpy()
     if np is None:
         return _bootstrap_pure(sorted(map(float, values)), level, resamples, seed)
     ordered = np.sort(np.asarray(values, dtype=float))

@@ -106,8 +106,10 @@ def _specs(ctx: Context, modules: dict | None, numpy: bool) -> list[dict]:
         specs += [
             {"name": "numpy_sum", "kind": "py", "path": npy, "func": "sum_numpy", "prepare": "make_data",
              "args": [n], "description": "NumPy sum of an int64 array (array built beforehand)"},
+            # Each call maps a fresh array (80 MB at full scale), now and then with a stall of
+            # several times its length: the median of three calls in a row is each round's value.
             {"name": "numpy_arange_sum", "kind": "py", "path": npy, "func": "arange_and_sum", "args": [n],
-             "description": "NumPy: build the array and sum it"},
+             "description": "NumPy: build the array and sum it", "repeats": 3},
         ]
     if modules:
         for opt, (folder, module) in modules.items():
