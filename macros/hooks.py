@@ -41,6 +41,15 @@ def on_serve(server, config, builder):
     return server
 
 
+def on_pre_build(config) -> None:
+    """What a rebuild in the same process (`mkdocs serve`) may reuse of the build before it."""
+    macros = config.plugins.get("macros")
+    env = getattr(macros, "_env", None)
+    if isinstance(env, jinja2.Environment):
+        rebuilds.reuse_page_templates(env)
+    rebuilds.reuse_search_entries()
+
+
 def on_build_error(error: Exception, **kwargs) -> None:
     from macros import site
     if isinstance(error, site.ChapterInputError):

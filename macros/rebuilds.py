@@ -14,6 +14,7 @@ lives here, for the life of the process:
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 from pathlib import Path
@@ -55,6 +56,73 @@ class _Compiled(jinja2.BytecodeCache):
 COMPILED = _Compiled()
 
 
+# Under `mkdocs serve` every edit rebuilds every page, most of them unchanged. Two parts of
+# a page's build are pure functions of what the page holds, so a rebuild in the same process
+# reuses them for the pages whose text did not change (the first build does all the work):
+# mkdocs-macros compiling the page's Markdown as a Jinja template, and Material's search
+# plugin reading the rendered page into index entries. Both keyed by the page's whole text.
+_KEEP = 64                               # entries kept of each: the pages, and some edits
+_PAGE_CODE: dict[tuple, object] = {}
+_SEARCH_ENTRIES: dict[tuple, list] = {}
+
+
+def _remember(store: dict, key: tuple, value):
+    store[key] = value
+    while len(store) > _KEEP:
+        store.pop(next(iter(store)))
+    return value
+
+
+def reuse_page_templates(env: jinja2.Environment) -> None:
+    """Compile each page's Markdown once per process in `env` (mkdocs-macros' environment,
+    made anew for every build): a template compiled from the same text with the same
+    settings is the same code."""
+    if getattr(env, "_chapter_reuses", False):
+        return
+    original = env.compile
+    settings = (env.block_start_string, env.block_end_string, env.variable_start_string,
+                env.variable_end_string, env.comment_start_string, env.comment_end_string,
+                env.line_statement_prefix, env.line_comment_prefix, env.trim_blocks,
+                env.lstrip_blocks, env.keep_trailing_newline, env.optimized,
+                tuple(sorted(env.extensions)))
+
+    def compile(source, name=None, filename=None, raw=False, defer_init=False):
+        if name is not None or filename is not None or raw or defer_init or not isinstance(source, str):
+            return original(source, name, filename, raw, defer_init)
+        key = (source, settings)
+        code = _PAGE_CODE.get(key)
+        return code if code is not None else _remember(_PAGE_CODE, key, original(source))
+
+    env.compile = compile
+    env._chapter_reuses = True
+
+
+def reuse_search_entries() -> None:
+    """Read each rendered page into search entries once per process (Material's SearchIndex;
+    left as it is if its shape is not the one this was written against)."""
+    try:
+        from material.plugins.search.plugin import SearchIndex
+    except ImportError:
+        return
+    original = getattr(SearchIndex, "add_entry_from_context", None)
+    if original is None or getattr(original, "_chapter_reuses", False):
+        return
+
+    def add_entry_from_context(self, page):
+        entries = getattr(self, "entries", None)
+        if not isinstance(entries, list):
+            return original(self, page)
+        key = (page.url, page.title, page.content, str(page.toc), repr(page.meta))
+        kept = _SEARCH_ENTRIES.get(key)
+        if kept is None:
+            start = len(entries)
+            original(self, page)
+            kept = _remember(_SEARCH_ENTRIES, key, copy.deepcopy(entries[start:]))
+        else:
+            entries.extend(copy.deepcopy(kept))
+
+    add_entry_from_context._chapter_reuses = True
+    SearchIndex.add_entry_from_context = add_entry_from_context
 
 
 _RENDERED_FROM: list[str] = []    # the fingerprint of the last build's inputs, if any

@@ -224,3 +224,39 @@ def test_serve_dirty_rebuilds_every_page_when_what_they_show_changes(built, tmp_
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+
+
+REBUILD_IN_PROCESS = """
+import os, sys
+from mkdocs.commands.build import build
+from mkdocs.config import load_config
+first, edited, page = sys.argv[1:4]
+build(load_config(site_dir=first))
+with open(page, "a") as fh:
+    fh.write("\\n\\nA prose edit between two builds of one process.\\n")
+build(load_config(site_dir=edited))
+"""
+
+
+def test_a_rebuild_in_the_same_process_writes_what_a_fresh_build_writes(quick_site, tmp_path):
+    """`mkdocs serve` rebuilds in one process and reuses the compiled page templates and the
+    search entries of pages whose text did not change (macros/rebuilds.py): after a prose
+    edit, its site must be byte for byte the one a fresh build writes, search index included."""
+    from conftest import copy_built
+    proj = copy_built(quick_site, tmp_path / "p")
+    env = {**os.environ, "CHAPTER_SCALE": "quick", "CHAPTER_MEASURE": "cached"}
+    page = proj / "docs" / "chapter" / "objects.md"
+    out = subprocess.run([sys.executable, "-c", REBUILD_IN_PROCESS, str(tmp_path / "first"),
+                          str(tmp_path / "again"), str(page)],
+                         cwd=proj, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    fresh = subprocess.run([sys.executable, "-m", "mkdocs", "build", "-d", str(tmp_path / "fresh")],
+                           cwd=proj, env=env, capture_output=True, text=True, timeout=300)
+    assert fresh.returncode == 0, fresh.stderr[-3000:]
+    again, new = tmp_path / "again", tmp_path / "fresh"
+    files = sorted(p.relative_to(new) for p in new.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(again) for p in again.rglob("*") if p.is_file())
+    differ = [str(f) for f in files if (again / f).read_bytes() != (new / f).read_bytes()]
+    assert differ == [], f"a rebuild in one process wrote other bytes than a fresh build: {differ}"
+    assert "A prose edit between two builds" in (again / "chapter" / "objects" / "index.html").read_text()
+    assert "A prose edit between two builds" in (again / "search" / "search_index.json").read_text()
