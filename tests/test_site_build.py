@@ -260,3 +260,20 @@ def test_a_rebuild_in_the_same_process_writes_what_a_fresh_build_writes(quick_si
     assert differ == [], f"a rebuild in one process wrote other bytes than a fresh build: {differ}"
     assert "A prose edit between two builds" in (again / "chapter" / "objects" / "index.html").read_text()
     assert "A prose edit between two builds" in (again / "search" / "search_index.json").read_text()
+
+
+def test_serve_polls_and_rebuilds_sooner_on_mkdocs_own_server(tmp_path):
+    """The hook works on the server MkDocs really makes (not started here): every watched path
+    is polled at the hook's interval, and a rebuild waits only the hook's settling time."""
+    from mkdocs.livereload import LiveReloadServer
+    from macros import hooks
+    server = LiveReloadServer(builder=lambda: None, host="127.0.0.1", port=0, root=str(tmp_path))
+    try:
+        server.watch(str(tmp_path))
+        assert server.observer._timeout > hooks.POLL_S and server.build_delay > hooks.SETTLE_S
+        assert hooks.on_serve(server, None, None) is server
+        assert server.observer._timeout == hooks.POLL_S
+        assert server.build_delay == hooks.SETTLE_S
+        assert list(server._watched_paths) == [str(tmp_path)]
+    finally:
+        server.server_close()
