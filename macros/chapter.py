@@ -172,9 +172,10 @@ class Chapter:
         budgets = self.prov.get("scale", {}).get("budgets")
         if not isinstance(budgets, dict) or not budgets:
             return "the results do not record the budgets"
-        parts = [f"{render.esc(name)} {fmt.sig(float(sec), 2)} s" for name, sec in budgets.items()
-                 if isinstance(sec, (int, float))]
-        return ", ".join(parts) + f" at scale {render.esc(self.scale)}"
+        given = {name: float(sec) for name, sec in budgets.items() if isinstance(sec, (int, float))}
+        parts = [f"{render.esc(name)} {fmt.sig(sec, 2)} s" for name, sec in given.items()]
+        return (", ".join(parts) + f" at scale {render.esc(self.scale)} "
+                f"({fmt.sig(sum(given.values()), 2)} s in all)")
 
     def load_note(self) -> str:
         """Whether the machine was busy when the figures were measured, in a sentence."""

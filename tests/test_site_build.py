@@ -142,6 +142,17 @@ def test_provenance_is_recorded(built):
     assert p["machine"]["page_size"] == os.sysconf("SC_PAGE_SIZE")
 
 
+def test_method_page_gives_each_budget_and_their_total(built):
+    """The budgets on the method page are the ones the results record, and their total."""
+    proj, doc, _, _ = built
+    from macros import fmt
+    budgets = doc["provenance"]["scale"]["budgets"]
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", (proj / "site" / "method" / "index.html").read_text()))
+    for name, sec in budgets.items():
+        assert f"{name} {fmt.sig(float(sec), 2)} s" in text, name
+    assert f"({fmt.sig(sum(budgets.values()), 2)} s in all)" in text
+
+
 def test_rebuild_in_cached_mode_measures_nothing(quick_site, tmp_path):
     from conftest import copy_built
     proj = copy_built(quick_site, tmp_path / "p")
