@@ -10,26 +10,36 @@ import json
 
 import pytest
 
-from test_browser import ARTIFACTS, BROKEN_IMAGES, SCHEMES, browser, load, served, site_pages  # noqa: F401
+from test_browser import (ARTIFACTS, BROKEN_IMAGES, DESKTOP, SCHEMES, PageLog, browser, served,  # noqa: F401
+                          site_pages)
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
 def test_every_page_loads_cleanly(served, browser, scheme):
-    """Each page in a fresh context: in a reused tab, the last page's late requests (its
-    favicon) are aborted by the next navigation and would count against the next page."""
+    """Each page in a context of its own (in a reused tab, the last page's late requests, its
+    favicon, are aborted by the next navigation and would count against the next page), all
+    of them loading at once: each waits until its network has been idle for half a second,
+    and those half-seconds overlap instead of adding up."""
     base, site, _, _ = served
     weights = {}
-    for path in site_pages(site):
-        ctx, page, log = load(browser, base, path, scheme)
-        try:
+    opened = []
+    try:
+        for path in site_pages(site):
+            ctx = browser.new_context(viewport=DESKTOP, color_scheme=scheme)
+            page = ctx.new_page()
+            opened.append((path, ctx, page, PageLog(page, base)))
+            page.goto(base + path, wait_until="commit")
+        for path, _, page, log in opened:
+            page.wait_for_load_state("networkidle")
             assert page.evaluate("document.body.getAttribute('data-md-color-scheme')") == SCHEMES[scheme]
             assert not log.failed, f"{path}: failed requests {log.failed}"
             assert not log.check_statuses(), f"{path}: {log.check_statuses()}"
             assert not log.foreign, f"{path}: requests leaving 127.0.0.1: {log.foreign}"
             assert page.evaluate(BROKEN_IMAGES) == [], f"{path}: broken images"
             weights[path or "/"] = log.transferred()
-        finally:
+    finally:
+        for _, ctx, _, _ in opened:
             ctx.close()
     (ARTIFACTS / f"transfer-{scheme}.json").write_text(json.dumps(weights, indent=1, sort_keys=True))

@@ -104,10 +104,10 @@ def _specs(ctx: Context, modules: dict | None, numpy: bool) -> list[dict]:
     ]
     if numpy:
         specs += [
-            # Memory-bound (the array is read from RAM at full scale), so it follows the
-            # neighbours' use of the memory bus: the median of three values in each round too.
+            # Not repeated within a round: back to back, the array is partly still in the
+            # cache from the call before, and the median of three measured that instead.
             {"name": "numpy_sum", "kind": "py", "path": npy, "func": "sum_numpy", "prepare": "make_data",
-             "args": [n], "description": "NumPy sum of an int64 array (array built beforehand)", "repeats": 3},
+             "args": [n], "description": "NumPy sum of an int64 array (array built beforehand)"},
             # Each call maps a fresh array (80 MB at full scale), now and then with a stall of
             # several times its length: the median of three calls in a row is each round's value.
             {"name": "numpy_arange_sum", "kind": "py", "path": npy, "func": "arange_and_sum", "args": [n],
