@@ -221,36 +221,67 @@ def shot_name(path: str) -> str:
     return path.strip("/").replace("/", "_") or "index"
 
 
-@pytest.mark.parametrize("scheme", SCHEMES)
+SCHEME_SHOWN = "document.body.getAttribute('data-md-color-scheme')"
+
+
+def toggle_scheme(page) -> str:
+    """Click the reader's palette toggle and wait for the other scheme; returns it (material's name)."""
+    before = page.evaluate(SCHEME_SHOWN)
+    page.locator("form[data-md-component=palette] label:visible").first.click()
+    page.wait_for_function(f"{SCHEME_SHOWN} !== '{before}'")
+    return page.evaluate(SCHEME_SHOWN)
+
+
+def check_fits(page, path: str, width: int) -> None:
+    """The page as shown now: nothing wider than the screen; each figure inside it, wide enough,
+    its text at least 12 px and a tooltip on every point; verdicts in tables in view; noisy
+    marks on their line."""
+    client = page.evaluate("document.documentElement.clientWidth")
+    overflow = page.evaluate("document.documentElement.scrollWidth") - client
+    assert overflow <= 1, f"{path} at {width}px: the page is {overflow}px wider than the screen"
+    for fig in page.evaluate(FIGURES):
+        name = fig["name"]
+        assert fig["left"] >= 0 and fig["right"] <= client + 0.5, f"{path}: figure {name} leaves the screen"
+        assert fig["width"] > 0.8 * min(client - 40, 500), f"{path}: figure {name} is {fig['width']}px wide"
+        assert fig["smallest"] >= 12, f"{path} at {width}px: figure {name} has text of {fig['smallest']:.1f}px"
+        assert fig["points"] > 0 and fig["untitled"] == 0, f"{path}: figure {name}: points without a tooltip"
+    for v in page.evaluate(TABLE_VERDICTS):
+        assert v["shown"] and v["inView"], f"{path} at {width}px: verdict {v} needs scrolling to be seen"
+    for n in page.evaluate(NOISY):
+        assert n["display"] == "inline", f"{path}: noisy mark {n} is not inline"
+        if n["cell"]:
+            assert n["right"] <= n["cellRight"] + 0.5, f"{path} at {width}px: noisy mark {n} leaves its cell"
+        else:
+            assert n["lines"] == 1 and n["right"] <= client + 0.5, \
+                f"{path} at {width}px: noisy mark {n} breaks its line or leaves the screen"
+
+
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390", "1280"])
-def test_every_page_fits_the_screen(served, reader, scheme, viewport):
+def test_every_page_fits_the_screen(served, browser, viewport):
     """No page scrolls sideways; every figure fits the width, its text at least 12 px and a
     tooltip on every point; every verdict in a table is in view; a noisy mark keeps to its line.
+    Each page is loaded once per width and read in both schemes, the reader's palette toggle
+    switching it in place (a fresh load in each scheme is test_browser_requests'; the toggle
+    also keeps the chosen scheme for the next page, so the first scheme read alternates).
     With CHAPTER_SCREENSHOTS=1, a full-page screenshot of each page goes to
     test-artifacts/<page>-<width>-<scheme>.png."""
-    base, site, _, drawn = served
+    base, site, _, _ = served
     width = viewport["width"]
-    for path in site_pages(site):
-        page = reader.open(base, path, scheme, viewport)
-        screenshot(page, f"{shot_name(path)}-{width}-{scheme}.png", full_page=True)
-        client = page.evaluate("document.documentElement.clientWidth")
-        overflow = page.evaluate("document.documentElement.scrollWidth") - client
-        assert overflow <= 1, f"{path} at {width}px: the page is {overflow}px wider than the screen"
-        for fig in page.evaluate(FIGURES):
-            name = fig["name"]
-            assert fig["left"] >= 0 and fig["right"] <= client + 0.5, f"{path}: figure {name} leaves the screen"
-            assert fig["width"] > 0.8 * min(client - 40, 500), f"{path}: figure {name} is {fig['width']}px wide"
-            assert fig["smallest"] >= 12, f"{path} at {width}px: figure {name} has text of {fig['smallest']:.1f}px"
-            assert fig["points"] > 0 and fig["untitled"] == 0, f"{path}: figure {name}: points without a tooltip"
-        for v in page.evaluate(TABLE_VERDICTS):
-            assert v["shown"] and v["inView"], f"{path} at {width}px: verdict {v} needs scrolling to be seen"
-        for n in page.evaluate(NOISY):
-            assert n["display"] == "inline", f"{path}: noisy mark {n} is not inline"
-            if n["cell"]:
-                assert n["right"] <= n["cellRight"] + 0.5, f"{path} at {width}px: noisy mark {n} leaves its cell"
-            else:
-                assert n["lines"] == 1 and n["right"] <= client + 0.5, \
-                    f"{path} at {width}px: noisy mark {n} breaks its line or leaves the screen"
+    ctx = browser.new_context(viewport=viewport, color_scheme="light")
+    page = ctx.new_page()
+    names = {v: k for k, v in SCHEMES.items()}
+    try:
+        for path in site_pages(site):
+            page.goto(base + path, wait_until="load")
+            seen = []
+            for turn in range(2):
+                shown = toggle_scheme(page) if turn else page.evaluate(SCHEME_SHOWN)
+                seen.append(shown)
+                screenshot(page, f"{shot_name(path)}-{width}-{names[shown]}.png", full_page=True)
+                check_fits(page, path, width)
+            assert sorted(seen) == sorted(SCHEMES.values()), f"{path}: read in {seen}"
+    finally:
+        ctx.close()
 
 
 def test_the_claims_table_shows_every_verdict_without_scrolling(served, reader):
