@@ -23,12 +23,14 @@ GUARD_REL_CI = NOISY_REL_IQR / 2
 
 # Seconds of timed rounds each experiment may spend reaching the target, by scale (on top
 # of compiling and building its data). Full: chosen so that a cold full build of the site
-# stays within 60 s on a 2-core VM (see docs/method.md); quick: tests.
+# stays within 60 s on a 2-core VM (see docs/method.md); quick: tests, which check what
+# the figures are and say, not how tight they are (every quick page says it is not for
+# publication), so a little over half a second each.
 BUDGETS = {
     "full": {"sum": 10.0, "alloc": 2.0, "locality": 8.0, "pylocality": 7.0, "latency": 4.0,
              "cacheline": 4.0, "gil": 6.0},
-    "quick": {"sum": 2.0, "alloc": 1.0, "locality": 1.5, "pylocality": 1.0, "latency": 1.0,
-              "cacheline": 1.0, "gil": 1.5},
+    "quick": {"sum": 1.2, "alloc": 0.6, "locality": 1.0, "pylocality": 0.6, "latency": 0.6,
+              "cacheline": 0.6, "gil": 1.0},
 }
 
 

@@ -6,6 +6,7 @@ the machine code of each timed function is taken from the very module that was t
 from __future__ import annotations
 
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 from .. import machinecode, python_support, runner, toolchain, valgrind
 from ..config import GUARD_REL_CI, TARGET_REL_CI
@@ -231,8 +232,11 @@ def run_sumcount(ctx: Context) -> dict:
     vg = valgrind.find()
     if not vg:
         return {"facts": {}, "evidence": {}, "missing_tools": {"valgrind": valgrind.missing_reason()}}
-    c_o0, c_o2 = count_c(ctx, vg, "-O0"), count_c(ctx, vg, "-O2")
-    py = count_python(ctx, vg)
+    # Counts do not depend on what else runs, so the three valgrind runs go side by side.
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        o0, o2, counted = (pool.submit(count_c, ctx, vg, "-O0"), pool.submit(count_c, ctx, vg, "-O2"),
+                           pool.submit(count_python, ctx, vg))
+        c_o0, c_o2, py = o0.result(), o2.result(), counted.result()
     per_add = {"c_opaque_O2": c_o2["sum_opaque"] / C_COUNT_N, "c_book_O0": c_o0["sum_book"] / C_COUNT_N,
                "py_sum_builtin": py["sum_builtin"], "py_loop": py["sum_loop"]}
     facts = {f"ir_per_add_{k}": fact(round(v, 3)) for k, v in per_add.items()}
