@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import os
+import re
 from pathlib import Path
 from typing import Iterable
 
@@ -97,6 +98,23 @@ def reuse_page_templates(env: jinja2.Environment) -> None:
     env._chapter_reuses = True
 
 
+_PRE = re.compile(r"(<pre\b[^>]*>)(.*?)(</pre>)", re.S)
+_SPAN = re.compile(r"</?span\b[^>]*>")
+
+
+def code_without_highlighting(html: str) -> str:
+    """The page's HTML with the highlighter's spans taken out of its code blocks, for the
+    search indexer: inside <pre> it keeps the text as it is, so the entries are the same, but
+    the spans are most of the tags its HTML parser would walk (a listing of a few hundred lines
+    is thousands of them). Blocks marked for the indexer (excluded, line numbers) are left."""
+    def plain(m: re.Match) -> str:
+        body = m.group(2)
+        if "data-search-exclude" in body or "linenodiv" in body:
+            return m.group(0)
+        return m.group(1) + _SPAN.sub("", body) + m.group(3)
+    return _PRE.sub(plain, html)
+
+
 def reuse_search_entries() -> None:
     """Read each rendered page into search entries once per process (Material's SearchIndex;
     left as it is if its shape is not the one this was written against)."""
@@ -116,7 +134,12 @@ def reuse_search_entries() -> None:
         kept = _SEARCH_ENTRIES.get(key)
         if kept is None:
             start = len(entries)
-            original(self, page)
+            content = page.content
+            try:
+                page.content = code_without_highlighting(content)
+                original(self, page)
+            finally:
+                page.content = content
             kept = _remember(_SEARCH_ENTRIES, key, copy.deepcopy(entries[start:]))
         else:
             entries.extend(copy.deepcopy(kept))

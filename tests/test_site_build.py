@@ -288,3 +288,26 @@ def test_serve_polls_and_rebuilds_sooner_on_mkdocs_own_server(tmp_path):
         assert list(server._watched_paths) == [str(tmp_path)]
     finally:
         server.server_close()
+
+
+def test_search_reads_the_same_sections_without_the_highlighters_spans(quick_site):
+    """The search indexer is given code blocks without their highlighting (rebuilds.
+    code_without_highlighting): on every built page, Material's own parser finds the same
+    sections, titles and text either way, and there were spans to take out."""
+    from material.plugins.search.plugin import Parser
+
+    from macros.rebuilds import code_without_highlighting
+
+    def sections(text: str) -> list[tuple]:
+        parser = Parser()
+        parser.feed(text)
+        parser.close()
+        return [(s.id, "".join(s.title), "".join(s.text)) for s in parser.data]
+
+    fewer = 0
+    for path in sorted((quick_site[0] / "site").rglob("index.html")):
+        page = path.read_text()
+        plain = code_without_highlighting(page)
+        fewer += page.count("<span") - plain.count("<span")
+        assert sections(plain) == sections(page), path
+    assert fewer > 1000, f"only {fewer} spans taken out of code blocks"
