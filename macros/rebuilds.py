@@ -15,9 +15,12 @@ lives here, for the life of the process:
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
+import marshal
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Iterable
 
@@ -74,6 +77,38 @@ def _remember(store: dict, key: tuple, value):
     return value
 
 
+# A page's compiled template is also kept in COMPILED.folder (the theme's compiled templates'
+# folder) by a digest of its text, its settings, Python's, Jinja's and the glue's code: a build in a
+# new process whose page text did not change (a warm rebuild, a cached one) reads the code
+# instead of compiling the page again.
+@functools.lru_cache(maxsize=1)
+def _glue() -> str:
+    """A digest of this package's code: Jinja may fold a filter's result into the compiled
+    code, so code compiled against other filters is not reused."""
+    return fingerprint(Path(__file__).resolve().parent.rglob("*.py"))
+
+
+def _load_code(digest: str):
+    if COMPILED.folder is None:
+        return None
+    try:
+        return marshal.loads((COMPILED.folder / f"page-{digest}").read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
+        return None
+
+
+def _store_code(digest: str, code) -> None:
+    if COMPILED.folder is None:
+        return
+    try:     # written whole, then renamed, as the theme's bytecode
+        COMPILED.folder.mkdir(parents=True, exist_ok=True)
+        tmp = COMPILED.folder / f".page-{digest}.{os.getpid()}"
+        tmp.write_bytes(marshal.dumps(code))
+        os.replace(tmp, COMPILED.folder / f"page-{digest}")
+    except (OSError, ValueError):
+        pass
+
+
 def reuse_page_templates(env: jinja2.Environment) -> None:
     """Compile each page's Markdown once per process in `env` (mkdocs-macros' environment,
     made anew for every build): a template compiled from the same text with the same
@@ -92,7 +127,14 @@ def reuse_page_templates(env: jinja2.Environment) -> None:
             return original(source, name, filename, raw, defer_init)
         key = (source, settings)
         code = _PAGE_CODE.get(key)
-        return code if code is not None else _remember(_PAGE_CODE, key, original(source))
+        if code is None:
+            digest = hashlib.sha256(repr((key, sys.version, jinja2.__version__, _glue())).encode()).hexdigest()
+            code = _load_code(digest)
+            if code is None:
+                code = original(source)
+                _store_code(digest, code)
+            _remember(_PAGE_CODE, key, code)
+        return code
 
     env.compile = compile
     env._chapter_reuses = True

@@ -5,6 +5,7 @@ import html
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -261,6 +262,7 @@ def test_a_rebuild_in_the_same_process_writes_what_a_fresh_build_writes(quick_si
                           str(tmp_path / "again"), str(page)],
                          cwd=proj, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
+    shutil.rmtree(proj / ".chapter-cache" / "templates")    # fresh: every template compiled anew
     fresh = subprocess.run([sys.executable, "-m", "mkdocs", "build", "-d", str(tmp_path / "fresh")],
                            cwd=proj, env=env, capture_output=True, text=True, timeout=300)
     assert fresh.returncode == 0, fresh.stderr[-3000:]
@@ -271,6 +273,51 @@ def test_a_rebuild_in_the_same_process_writes_what_a_fresh_build_writes(quick_si
     assert differ == [], f"a rebuild in one process wrote other bytes than a fresh build: {differ}"
     assert "A prose edit between two builds" in (again / "chapter" / "objects" / "index.html").read_text()
     assert "A prose edit between two builds" in (again / "search" / "search_index.json").read_text()
+
+
+COUNT_PAGE_COMPILES = """
+import sys, jinja2
+from mkdocs.commands.build import build
+from mkdocs.config import load_config
+compiled = []
+original = jinja2.Environment.compile
+def compile(self, source, name=None, *args, **kwargs):
+    if name is None and isinstance(source, str) and "{{" in source:
+        compiled.append(source[:60])
+    return original(self, source, name, *args, **kwargs)
+jinja2.Environment.compile = compile
+build(load_config(site_dir=sys.argv[1]))
+print(len(compiled))
+"""
+
+
+def test_a_build_in_a_new_process_reads_the_pages_compiled_before(quick_site, tmp_path):
+    """Each page's compiled template is kept on disk (.chapter-cache/templates, by a digest of
+    its text, settings, Python, Jinja and the glue's code): a cached build in a new process
+    compiles no page whose text is unchanged, only the one edited, and writes the same site
+    as a build that compiled every page."""
+    from conftest import copy_built
+    proj = copy_built(quick_site, tmp_path / "p")
+    env = {**os.environ, "CHAPTER_SCALE": "quick", "CHAPTER_MEASURE": "cached"}
+    shutil.rmtree(proj / ".chapter-cache" / "templates", ignore_errors=True)
+
+    def build(site: str) -> int:
+        out = subprocess.run([sys.executable, "-c", COUNT_PAGE_COMPILES, str(tmp_path / site)],
+                             cwd=proj, env=env, capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr[-3000:]
+        return int(out.stdout.split()[-1])
+
+    pages = len(list((proj / "docs").rglob("*.md")))
+    assert build("compiled") >= pages - 1          # nothing kept yet: (nearly) every page compiled
+    assert build("read") == 0
+    first, read = tmp_path / "compiled", tmp_path / "read"
+    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(read) for p in read.rglob("*") if p.is_file())
+    assert [str(f) for f in files if (first / f).read_bytes() != (read / f).read_bytes()] == []
+    with open(proj / "docs" / "chapter" / "costs.md", "a") as fh:
+        fh.write("\n\nAn edit: {{ 1 + 1 }}.\n")
+    assert build("edited") == 1
+    assert "An edit: 2." in (tmp_path / "edited" / "chapter" / "costs" / "index.html").read_text()
 
 
 def test_serve_polls_and_rebuilds_sooner_on_mkdocs_own_server(tmp_path):
