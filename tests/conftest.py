@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,8 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(session, config, items):
+    rank = {name: i for i, name in enumerate(LONG_FILES)}
+    items.sort(key=lambda item: rank.get(Path(str(item.fspath)).name, len(rank)))   # stable
     for item in items:
         COLLECTED_FILES.add(Path(str(item.fspath)).name)
         for mark in item.iter_markers("listing"):
@@ -46,16 +49,9 @@ def copy_project(dest: Path) -> Path:
     return copy(ROOT, dest)
 
 
-@pytest.fixture(scope="session")
-def quick_site(tmp_path_factory):
-    """The whole site built once at quick scale in a temporary copy: (project dir, results doc
-    path, build log). Read-only: a test that changes it works on a copy (copy_built).
-
-    Under pytest-xdist every worker asks for it; the first builds it in the folder the workers
-    share, under a lock, and the others wait and reuse it: one build per run, not per worker."""
-    shared = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        shared = shared.parent
+def _build_quick_site(shared: Path) -> tuple[Path, Path]:
+    """Build the quick site in `shared` unless it is there: (project dir, build log). Under
+    a lock, so that one process builds and the others wait for it and reuse it."""
     with _locked(shared / "quick-site.lock"):
         proj = shared / "quick-site"
         log = shared / "quick-site.log"
@@ -67,9 +63,64 @@ def quick_site(tmp_path_factory):
                                   capture_output=True, text=True, timeout=900)
             assert proc.returncode == 0, f"quick build failed:\n{proc.stderr[-4000:]}"
             log.write_text(proc.stderr)
+    return proj, log
+
+
+@pytest.fixture(scope="session")
+def quick_site(tmp_path_factory):
+    """The whole site built once at quick scale in a temporary copy: (project dir, results doc
+    path, build log). Read-only: a test that changes it works on a copy (copy_built).
+
+    Under pytest-xdist every worker asks for it; one process builds it in the folder the
+    workers share (the controller starts it when the whole suite runs: see
+    pytest_sessionstart) and the others wait and reuse it: one build per run, not per worker."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    proj, log = _build_quick_site(shared)
     results = sorted((proj / "results").glob("*.quick.json"))
     assert results, "the build wrote no results file"
     return proj, results[0], log.read_text()
+
+
+# The test files that take longest go first, those that do not need the quick site before
+# those that do: with a file per worker (--dist loadfile), the quick site is built beside
+# them from the start, and the last files to run are short ones, so that no worker waits
+# long for the other at the end. The rest keep their order.
+LONG_FILES = ("test_faults.py", "test_browser_machines.py",                       # no quick site
+              "test_browser.py", "test_site_build.py", "test_browser_requests.py",  # the quick site
+              "test_corpus.py", "test_browser_probe.py", "test_pyperf_file.py", "test_missing_tools.py",
+              "test_messages.py", "test_machine.py", "test_cache_keys.py", "test_cache.py")
+
+_BACKGROUND: list[threading.Thread] = []
+
+
+def pytest_sessionstart(session):
+    """On the controller of a whole-suite run over several workers, start the quick build at
+    once, in the background: the workers' quick_site waits for it (the lock) instead of one of
+    them building it when its first test asks."""
+    config = session.config
+    if os.environ.get("PYTEST_XDIST_WORKER") or not getattr(config.option, "numprocesses", None):
+        return
+    whole = (not config.args or all(Path(a).resolve() == ROOT / "tests" for a in config.args)) \
+        and not config.option.keyword and not config.option.markexpr and not config.option.collectonly
+    if not whole:
+        return
+    shared = config._tmp_path_factory.getbasetemp()
+
+    def build() -> None:
+        try:
+            _build_quick_site(shared)
+        except Exception:    # noqa: BLE001 - the workers build it again, and report why it fails
+            pass
+    thread = threading.Thread(target=build, name="quick-site", daemon=True)
+    thread.start()
+    _BACKGROUND.append(thread)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    for thread in _BACKGROUND:
+        thread.join()
 
 
 @contextlib.contextmanager
