@@ -52,8 +52,9 @@ def test_shares_between_two_readings():
 def test_before_timing_on_a_quiet_machine(tmp_path):
     root = fake_proc(tmp_path, user=1000, idle=8000)
     # During the wait, 50 ticks pass on 2 CPUs: 49 idle, 1 busy (2%).
-    check = loadcheck.before_timing(root, cores=2, sleep=lambda s: write_stat(root, user=1001, idle=8049))
-    assert check["busy"] is False and check["why"] == ""
+    check = loadcheck.before_timing(root, cores=2, sleep=lambda s: write_stat(root, user=1001, idle=8049),
+                                    jitter=lambda: 0.03)
+    assert check["busy"] is False and check["why"] == "" and check["loop_jitter"] == 0.03
     assert check["others_share"] == pytest.approx(0.02) and check["steal_share"] == 0
     assert check["load_average"] == [0.42, 0.30, 0.20]
     assert "load average 0.42 0.30 0.20 on 2 CPUs" in loadcheck.describe(check)
@@ -62,16 +63,36 @@ def test_before_timing_on_a_quiet_machine(tmp_path):
 def test_before_timing_on_a_busy_machine(tmp_path):
     root = fake_proc(tmp_path, user=1000, idle=8000, steal=0)
     # 100 ticks: 60 busy (another build), 30 idle, 10 stolen by the hypervisor.
-    check = loadcheck.before_timing(root, cores=2, sleep=lambda s: write_stat(root, user=1060, idle=8030, steal=10))
+    check = loadcheck.before_timing(root, cores=2, sleep=lambda s: write_stat(root, user=1060, idle=8030, steal=10),
+                                    jitter=lambda: 0.03)
     assert check["busy"] is True
     assert check["others_share"] == pytest.approx(0.6) and check["steal_share"] == pytest.approx(0.1)
     assert "other programs used 60%" in check["why"] and "hypervisor took 10.0%" in check["why"]
 
 
 def test_before_timing_without_proc(tmp_path):
-    check = loadcheck.before_timing(tmp_path, sleep=lambda s: None)
+    check = loadcheck.before_timing(tmp_path, sleep=lambda s: None, jitter=lambda: None)
     assert check["busy"] is False and check["others_share"] is None and check["load_average"] is None
     assert loadcheck.describe(check) == "/proc/loadavg and /proc/stat not readable"
+
+
+def test_a_host_that_slows_this_guest_unseen_is_busy(tmp_path):
+    """No steal, nothing else running, but the same loop takes 1.0 to 1.4 ms from run to run:
+    other guests on the host, which the counters do not show. The check says so."""
+    root = fake_proc(tmp_path, user=1000, idle=8000)
+    def clock_of(durations: list[float]):
+        """A clock read at the start and end of each run: runs 10 apart, each taking its duration."""
+        readings = iter([t for i, d in enumerate(durations) for t in (10.0 * i, 10.0 * i + d)])
+        return lambda: next(readings)
+    clock = clock_of([1.0, 1.4, 1.1, 1.2, 1.3] * 9)
+    varied = loadcheck.loop_jitter(runs=41, clock=clock)
+    assert varied == pytest.approx((1.4 - 1.0) / 1.2)
+    check = loadcheck.before_timing(root, cores=2, sleep=lambda s: write_stat(root, user=1001, idle=8049),
+                                    jitter=lambda: varied)
+    assert check["busy"] is True and check["others_share"] == pytest.approx(0.02)
+    assert "a fixed loop's time varied by 33%" in check["why"] and "no steal is reported" in check["why"]
+    assert "a fixed loop's time varying by 33%" in loadcheck.describe(check)
+    assert loadcheck.loop_jitter(runs=41, clock=clock_of([1.0, 1.01, 1.02] * 14)) < loadcheck.BUSY_JITTER
 
 
 def test_this_machine_reads(root):

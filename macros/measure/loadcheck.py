@@ -21,20 +21,51 @@ BUSY_STEAL_SHARE = 0.02    # the hypervisor took more than this share (a neighbo
 SAMPLE_S = 0.25            # the wait before timing: long enough for a few dozen clock ticks
 
 
-def judge(others: float | None, steal: float | None) -> tuple[bool, str]:
-    """(busy?, why) from the share of CPU time others used and the share stolen."""
+# A host shared with other guests can slow this one without its counters showing it (no
+# steal reported, nothing else running here): a fixed loop, timed many times over, shows it.
+JITTER_RUNS = 41           # timings of the loop (about 0.1 s in all)
+JITTER_LOOP = 20_000       # additions per timing: a millisecond or two of one core
+BUSY_JITTER = 0.10         # its 10th and 90th percentiles further apart than this share of its median
+                           # (the noise limit: 2-6% on a quiet VM here, 80% in a burst)
+
+
+def judge(others: float | None, steal: float | None, jitter: float | None = None) -> tuple[bool, str]:
+    """(busy?, why) from the share of CPU time others used, the share stolen, and how much
+    a fixed loop's time varied (10th to 90th percentile over the median)."""
     why = []
     if others is not None and others > BUSY_OTHERS_SHARE:
         why.append(f"other programs used {others:.0%} of the CPU time")
     if steal is not None and steal > BUSY_STEAL_SHARE:
         why.append(f"the hypervisor took {steal:.1%} of it for other guests")
+    if jitter is not None and jitter > BUSY_JITTER:
+        why.append(f"a fixed loop's time varied by {jitter:.0%} from run to run (10th to 90th "
+                   f"percentile), a sign of other guests on the host even where no steal is reported")
     return bool(why), "; ".join(why)
 
 
+def loop_jitter(runs: int = JITTER_RUNS, clock: Callable[[], float] = time.perf_counter) -> float | None:
+    """How much the time of the same small loop varies here: (p90 - p10) / median."""
+    times = []
+    for _ in range(runs):
+        t0 = clock()
+        total = 0
+        for i in range(JITTER_LOOP):
+            total += i
+        times.append(clock() - t0)
+    times.sort()
+    median = times[len(times) // 2]
+    if median <= 0:
+        return None
+    pick = lambda q: times[min(len(times) - 1, round(q * (len(times) - 1)))]  # noqa: E731
+    return (pick(0.9) - pick(0.1)) / median
+
+
 def before_timing(root: Path = Path("/"), *, interval: float = SAMPLE_S,
-                  sleep: Callable[[float], None] = time.sleep, cores: int | None = None) -> dict:
+                  sleep: Callable[[float], None] = time.sleep, cores: int | None = None,
+                  jitter: Callable[[], float | None] = loop_jitter) -> dict:
     """The check before timing: load averages, and over `interval` seconds of doing nothing,
-    the CPU shares others used and the hypervisor stole. Unreadable counters give None."""
+    the CPU shares others used and the hypervisor stole; then how much a fixed loop's time
+    varies (loop_jitter). Unreadable counters give None."""
     cores = cores or os.cpu_count() or 1
     load = machine.read_loadavg(root)
     a = machine.read_cpu_times(root)
@@ -43,9 +74,11 @@ def before_timing(root: Path = Path("/"), *, interval: float = SAMPLE_S,
     shares = machine.cpu_shares(a, b) if a and b else None
     others = shares["busy"] if shares else None     # the build slept: all busy time is others'
     steal = shares["steal"] if shares else None
-    busy, why = judge(others, steal)
+    varied = jitter()
+    busy, why = judge(others, steal, varied)
     return {"load_average": list(load) if load else None, "cores": cores, "interval_s": interval,
-            "others_share": others, "steal_share": steal, "busy": busy, "why": why}
+            "others_share": others, "steal_share": steal,
+            "loop_jitter": round(varied, 4) if varied is not None else None, "busy": busy, "why": why}
 
 
 def describe(check: dict) -> str:
@@ -58,6 +91,8 @@ def describe(check: dict) -> str:
         parts.append(f"other programs {check['others_share']:.0%} of the CPU time")
     if check.get("steal_share") is not None:
         parts.append(f"steal {check['steal_share']:.1%}")
+    if check.get("loop_jitter") is not None:
+        parts.append(f"a fixed loop's time varying by {check['loop_jitter']:.0%} (10th to 90th percentile)")
     return ", ".join(parts) or "/proc/loadavg and /proc/stat not readable"
 
 
