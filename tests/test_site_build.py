@@ -256,7 +256,8 @@ def test_a_rebuild_in_the_same_process_writes_what_a_fresh_build_writes(quick_si
     edit, its site must be byte for byte the one a fresh build writes, search index included."""
     from conftest import copy_built
     proj = copy_built(quick_site, tmp_path / "p")
-    env = {**os.environ, "CHAPTER_SCALE": "quick", "CHAPTER_MEASURE": "cached"}
+    # The provenance's date is the minute of the build: pinned, so that builds a minute apart compare.
+    env = {**os.environ, "CHAPTER_SCALE": "quick", "CHAPTER_MEASURE": "cached", "SOURCE_DATE_EPOCH": "1764979200"}
     page = proj / "docs" / "chapter" / "objects.md"
     out = subprocess.run([sys.executable, "-c", REBUILD_IN_PROCESS, str(tmp_path / "first"),
                           str(tmp_path / "again"), str(page)],
@@ -298,7 +299,7 @@ def test_a_build_in_a_new_process_reads_the_pages_compiled_before(quick_site, tm
     as a build that compiled every page."""
     from conftest import copy_built
     proj = copy_built(quick_site, tmp_path / "p")
-    env = {**os.environ, "CHAPTER_SCALE": "quick", "CHAPTER_MEASURE": "cached"}
+    env = {**os.environ, "CHAPTER_SCALE": "quick", "CHAPTER_MEASURE": "cached", "SOURCE_DATE_EPOCH": "1764979200"}
     shutil.rmtree(proj / ".chapter-cache" / "templates", ignore_errors=True)
 
     def build(site: str) -> int:
@@ -318,6 +319,7 @@ def test_a_build_in_a_new_process_reads_the_pages_compiled_before(quick_site, tm
         fh.write("\n\nAn edit: {{ 1 + 1 }}.\n")
     assert build("edited") == 1
     assert "An edit: 2." in (tmp_path / "edited" / "chapter" / "costs" / "index.html").read_text()
+    assert "2025-12-06 00:00 UTC" in (read / "downloads" / "results.json").read_text()   # SOURCE_DATE_EPOCH
 
 
 def test_serve_polls_and_rebuilds_sooner_on_mkdocs_own_server(tmp_path):

@@ -110,6 +110,15 @@ def git_commit(root: Path) -> str | None:
     return proc.stdout.strip() + ("+dirty" if dirty else "")
 
 
+def build_time() -> _dt.datetime:
+    """Now, or the time SOURCE_DATE_EPOCH gives (the reproducible-builds convention): two
+    builds of the same results then write the same bytes, even a minute apart."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return _dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc)
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
 def collect(root: Path, scale: dict, cflags: dict[str, list[str]]) -> dict:
     return {
         "machine": machine(),
@@ -118,7 +127,7 @@ def collect(root: Path, scale: dict, cflags: dict[str, list[str]]) -> dict:
         "cflags": cflags,
         "python": python_info(),
         "libraries": library_versions(),
-        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": build_time().strftime("%Y-%m-%d %H:%M UTC"),
         "git_commit": git_commit(root),
         "scale": scale,
     }
