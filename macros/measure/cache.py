@@ -33,7 +33,7 @@ def engine_digest(engine_dir: Path, module_file: Path) -> str:
     Files are named relative to the engine, so a copy of the project keys the same.
     """
     from . import deps
-    parts = [f"{p.relative_to(engine_dir.resolve())} {file_digest(p)}"
+    parts = [f"{p.relative_to(engine_dir.resolve())} {deps.file_digest(p, digest_bytes)}"
              for p in deps.closure(engine_dir, module_file)]
     return digest_bytes("\n".join(parts).encode())
 

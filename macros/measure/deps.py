@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import Callable
 
 PACKAGE = "macros.measure"
 RECORD = "record.py"   # every result passes through it
@@ -99,6 +100,20 @@ def closure(pkg_dir: Path, module_file: Path) -> list[Path]:
     return list(_closure(pkg_dir, (Path(module_file).resolve(), (pkg_dir / RECORD).resolve())))
 
 
+_DIGESTS: dict[tuple, str] = {}
+
+
+def file_digest(path: Path, digest: Callable[[bytes], str]) -> str:
+    """`digest` of a file's bytes, read once per version of the file (as `direct`): every
+    experiment's key digests the engine files it depends on, most of them shared."""
+    st = path.stat()
+    key = (path, st.st_mtime_ns, st.st_size)
+    if key not in _DIGESTS:
+        _DIGESTS[key] = digest(path.read_bytes())
+    return _DIGESTS[key]
+
+
 def clear() -> None:
-    """Forget parsed modules (a test that edits a file within one clock tick calls it)."""
+    """Forget parsed modules and digests (a test that edits a file within one clock tick calls it)."""
     _DIRECT.clear()
+    _DIGESTS.clear()
