@@ -43,7 +43,8 @@ def test_report_gives_each_ratio_its_spread_over_the_builds(bench):
     build = {"seconds": 50.0, "status": 0, "log": "", "noisy": []}
     quiet = {"load_average": [0.1, 0.1, 0.1], "cores": 2, "others_share": 0.01, "steal_share": 0.0,
              "busy": False, "why": ""}
-    text = bench.report("full", quiet, [build] * 3, {**build, "seconds": 1.0}, {**build, "seconds": 1.5},
+    warm = {**build, "seconds": 1.0, "runs": [1.2, 1.0, 0.9]}
+    text = bench.report("full", quiet, [build] * 3, warm, {**build, "seconds": 1.5},
                         {"mkdocs serve": [0.5, 0.4, 0.45], "mkdocs serve --dirty": []}, ratios)
     assert "| sum.ratio_py_loop | 100 ±1.0% | 102 ±1.0% | 101 ±1.0% | 2.0% |" in text
     assert "| latency.ram_over_l1 | 200 ±1.0% | 300 ±1.0% | 250 ±1.0% | 50.0% |" in text
@@ -51,3 +52,5 @@ def test_report_gives_each_ratio_its_spread_over_the_builds(bench):
     assert "| prose edit under `mkdocs serve`, until the page is rewritten (median of 3: 0.50, 0.40, 0.45) | 0.45 |" in text
     assert "| prose edit under `mkdocs serve --dirty`, until the page is rewritten (median of 0: ) | no rewrite seen |" in text
     assert "`--strict`: 3 of 3 cold builds passed." in text
+    assert "| warm rebuild, nothing changed (median of 3: 1.20, 1.00, 0.90) | 1.0 | 0 | |" in text
+    assert "| cached only (`CHAPTER_MEASURE=cached`) | 1.5 | 0 | |" in text
