@@ -19,8 +19,7 @@ TEMPLATES_CACHE = ".chapter-cache/templates"   # beside the measurements' cache,
 
 
 def on_env(env: jinja2.Environment, config, files) -> jinja2.Environment:
-    rebuilds.COMPILED.folder = Path(config.config_file_path).parent / TEMPLATES_CACHE
-    env.bytecode_cache = rebuilds.COMPILED
+    env.bytecode_cache = rebuilds.COMPILED      # its folder is set in on_pre_build
     return env
 
 

@@ -15,7 +15,6 @@ lives here, for the life of the process:
 from __future__ import annotations
 
 import copy
-import functools
 import hashlib
 import marshal
 import os
@@ -29,32 +28,40 @@ import jinja2
 
 class _Compiled(jinja2.BytecodeCache):
     """Compiled templates in memory, by Jinja's key for each template, and in `folder` when one
-    is set (Jinja refuses bytecode of another Python or of a changed source by itself)."""
+    is set (Jinja refuses bytecode of another Python or of a changed source by itself). Pages'
+    compiled templates are kept in the same store (reuse_page_templates)."""
 
     def __init__(self) -> None:
         self.store: dict[str, bytes] = {}
         self.folder: Path | None = None
 
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        if bucket.key not in self.store and self.folder is not None:
+    def get(self, key: str) -> bytes | None:
+        if key not in self.store and self.folder is not None:
             try:
-                self.store[bucket.key] = (self.folder / bucket.key).read_bytes()
+                self.store[key] = (self.folder / key).read_bytes()
             except OSError:
-                return
-        if bucket.key in self.store:
-            bucket.bytecode_from_string(self.store[bucket.key])
+                return None
+        return self.store.get(key)
 
-    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        data = self.store[bucket.key] = bucket.bytecode_to_string()
+    def put(self, key: str, data: bytes) -> None:
+        self.store[key] = data
         if self.folder is None:
             return
         try:     # written whole, then renamed: a build running beside this one reads all or nothing
             self.folder.mkdir(parents=True, exist_ok=True)
-            tmp = self.folder / f".{bucket.key}.{os.getpid()}"
+            tmp = self.folder / f".{key}.{os.getpid()}"
             tmp.write_bytes(data)
-            os.replace(tmp, self.folder / bucket.key)
+            os.replace(tmp, self.folder / key)
         except OSError:
             pass         # a read-only project: compiled in memory, as before
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        data = self.get(bucket.key)
+        if data is not None:
+            bucket.bytecode_from_string(data)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.put(bucket.key, bucket.bytecode_to_string())
 
 
 COMPILED = _Compiled()
@@ -77,36 +84,21 @@ def _remember(store: dict, key: tuple, value):
     return value
 
 
-# A page's compiled template is also kept in COMPILED.folder (the theme's compiled templates'
-# folder) by a digest of its text, its settings, Python's, Jinja's and the glue's code: a build in a
-# new process whose page text did not change (a warm rebuild, a cached one) reads the code
-# instead of compiling the page again.
-@functools.lru_cache(maxsize=1)
+# A page's compiled template is also kept in COMPILED (memory, and its folder on disk) by a
+# digest of its text, its settings, Python's, Jinja's and the glue's code: a build in a new
+# process whose page text did not change (a warm rebuild, a cached one) reads the code instead
+# of compiling the page again. The glue is in the key because Jinja may fold a filter's result
+# into the code; it is read again at each miss, as `mkdocs serve` may be running while it is edited.
 def _glue() -> str:
-    """A digest of this package's code: Jinja may fold a filter's result into the compiled
-    code, so code compiled against other filters is not reused."""
     return fingerprint(Path(__file__).resolve().parent.rglob("*.py"))
 
 
-def _load_code(digest: str):
-    if COMPILED.folder is None:
-        return None
+def _page_code(digest: str):
+    data = COMPILED.get(f"page-{digest}")
     try:
-        return marshal.loads((COMPILED.folder / f"page-{digest}").read_bytes())
-    except (OSError, ValueError, EOFError, TypeError):
+        return marshal.loads(data) if data is not None else None
+    except (ValueError, EOFError, TypeError):
         return None
-
-
-def _store_code(digest: str, code) -> None:
-    if COMPILED.folder is None:
-        return
-    try:     # written whole, then renamed, as the theme's bytecode
-        COMPILED.folder.mkdir(parents=True, exist_ok=True)
-        tmp = COMPILED.folder / f".page-{digest}.{os.getpid()}"
-        tmp.write_bytes(marshal.dumps(code))
-        os.replace(tmp, COMPILED.folder / f"page-{digest}")
-    except (OSError, ValueError):
-        pass
 
 
 def reuse_page_templates(env: jinja2.Environment) -> None:
@@ -129,10 +121,10 @@ def reuse_page_templates(env: jinja2.Environment) -> None:
         code = _PAGE_CODE.get(key)
         if code is None:
             digest = hashlib.sha256(repr((key, sys.version, jinja2.__version__, _glue())).encode()).hexdigest()
-            code = _load_code(digest)
+            code = _page_code(digest)
             if code is None:
                 code = original(source)
-                _store_code(digest, code)
+                COMPILED.put(f"page-{digest}", marshal.dumps(code))
             _remember(_PAGE_CODE, key, code)
         return code
 

@@ -224,6 +224,13 @@ def shot_name(path: str) -> str:
 SCHEME_SHOWN = "document.body.getAttribute('data-md-color-scheme')"
 
 
+def wait_for_scheme(page, scheme: str) -> None:
+    """Wait until the page shows Playwright's `scheme` (light/dark). Material applies the one
+    matching the browser from its script, which a busy machine may run after the network went
+    quiet; a page that never shows it fails."""
+    page.wait_for_function(f"{SCHEME_SHOWN} === '{SCHEMES[scheme]}'", timeout=10_000)
+
+
 def toggle_scheme(page) -> str:
     """Click the reader's palette toggle and wait for the other scheme; returns it (material's name)."""
     before = page.evaluate(SCHEME_SHOWN)

@@ -16,7 +16,8 @@ import pytest
 
 # The served quick site and the browser are test_browser's fixtures (that module also skips,
 # with the reason, when Playwright or Chromium is missing).
-from test_browser import ARTIFACTS, DESKTOP, PHONE, SCHEMES, PageLog, browser, screenshot, served  # noqa: F401
+from test_browser import (ARTIFACTS, DESKTOP, PHONE, SCHEMES, PageLog, browser, screenshot, served,  # noqa: F401
+                          toggle_scheme, wait_for_scheme)
 
 pytestmark = pytest.mark.slow
 
@@ -82,10 +83,7 @@ def open_page(browser, base: str, scheme: str, viewport: dict, device_memory_gib
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     log = PageLog(page, base)
     page.goto(base + PAGE, wait_until="networkidle")
-    # Material picks the scheme that matches the browser's in its script, which a busy machine
-    # may run after the network went quiet: wait for it (and fail if it never comes).
-    page.wait_for_function(f"document.body.getAttribute('data-md-color-scheme') === '{SCHEMES[scheme]}'",
-                           timeout=10_000)
+    wait_for_scheme(page, scheme)
     return ctx, page, log, errors
 
 
@@ -103,8 +101,7 @@ def readable_in_both_schemes(page, probe, scheme: str, width: int) -> None:
     toggle switches the drawn chart's scheme); the page is left in the other scheme."""
     for shown in (scheme, OTHER[scheme]):
         if shown != scheme:
-            page.locator("form[data-md-component=palette] label:visible").first.click()
-            page.wait_for_function(f"document.body.getAttribute('data-md-color-scheme') === '{SCHEMES[shown]}'")
+            assert toggle_scheme(page) == SCHEMES[shown]
         assert page.evaluate(SMALLEST_TEXT_PX) >= 12, (width, shown)
         assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 1
         contrast = abs(page.evaluate(LUMINANCE, "#latency-probe .latency-probe__axis text")

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from test_browser import (ARTIFACTS, BROKEN_IMAGES, DESKTOP, SCHEMES, PageLog, browser, served,  # noqa: F401
-                          site_pages)
+                          site_pages, wait_for_scheme)
 
 pytestmark = pytest.mark.slow
 
@@ -33,10 +33,7 @@ def test_every_page_loads_cleanly(served, browser):
                 page.goto(base + path, wait_until="commit")
         for scheme, path, _, page, log in opened:
             page.wait_for_load_state("networkidle", timeout=120_000)
-            # Material applies the scheme matching the browser's from its script, which a busy
-            # machine may run after the network went quiet.
-            page.wait_for_function(f"document.body.getAttribute('data-md-color-scheme') === '{SCHEMES[scheme]}'",
-                                   timeout=10_000)
+            wait_for_scheme(page, scheme)
             where = f"{path or '/'} ({scheme})"
             assert not log.failed, f"{where}: failed requests {log.failed}"
             assert not log.check_statuses(), f"{where}: {log.check_statuses()}"
