@@ -91,6 +91,17 @@ def headline(doc: dict) -> dict[str, dict]:
     return out
 
 
+def host_during(doc: dict, after: dict) -> dict:
+    """How quiet the host was around one cold build: the build's own check before it timed
+    anything (in its results), and the benchmark's check of a second right after it."""
+    before = ((doc.get("provenance") or {}).get("load") or {}).get("before_timing") or {}
+    checks = [c for c in (before, after) if c]
+    jitters = [c["loop_jitter"] for c in checks if isinstance(c.get("loop_jitter"), (int, float))]
+    busy = [c["why"] for c in checks if c.get("busy")]
+    text = "/".join(f"{j:.0%}" for j in jitters) or "not read"
+    return {"busy": bool(busy), "why": "; ".join(busy), "text": text}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -154,22 +165,33 @@ def report(scale: str, load: dict, cold: list[dict], warm: dict, cached: dict,
              f"`python scripts/bench.py --scale {scale}`, {now}, {os.cpu_count()} CPUs. "
              f"Load before it started: {loadcheck.describe(load)}"
              + (f" (**busy**: {load['why']})." if load["busy"] else " (quiet)."), "",
-             "| build | seconds | exit status | noisy figures |", "|---|---|---|---|"]
+             "| build | seconds | exit status | host: loop jitter before / after | noisy figures |",
+             "|---|---|---|---|---|"]
     for i, b in enumerate(cold, 1):
         noisy = b.get("noisy") or []
+        host = b.get("host") or {}
         lines.append(f"| cold {i} (`CHAPTER_MEASURE=fresh mkdocs build --strict`) | {b['seconds']:.1f} | "
                      f"{b['status']}{' (strict failed)' if b['status'] else ''} | "
+                     f"{host.get('text', '—')}{' **busy**' if host.get('busy') else ''} | "
                      f"{len(noisy)}{': ' + ', '.join(noisy) if noisy else ''} |")
     for what, b in (("warm rebuild, nothing changed", warm), ("cached only (`CHAPTER_MEASURE=cached`)", cached)):
         runs = b.get("runs")
         of = f" (median of {len(runs)}: {', '.join(f'{t:.2f}' for t in runs)})" if runs else ""
-        lines.append(f"| {what}{of} | {b['seconds']:.1f} | {b['status']} | |")
+        lines.append(f"| {what}{of} | {b['seconds']:.1f} | {b['status']} | | |")
     for how, times in edits.items():
         lines.append(f"| prose edit under `{how}`, until the page is rewritten (median of "
                      f"{len(times)}: {', '.join(f'{t:.2f}' for t in times)}) | "
-                     + (f"{stats.median(times):.2f} | | |" if times else "no rewrite seen | | |"))
+                     + (f"{stats.median(times):.2f} | | | |" if times else "no rewrite seen | | | |"))
     passed = sum(1 for b in cold if b["status"] == 0)
     lines += ["", f"`--strict`: {passed} of {len(cold)} cold builds passed."]
+    busy = [i for i, b in enumerate(cold, 1) if (b.get("host") or {}).get("busy")]
+    if busy or load.get("busy"):
+        lines += ["", f"**The host was busy** ({'before the benchmark' if load.get('busy') else ''}"
+                      f"{', ' if busy and load.get('busy') else ''}"
+                      f"{'around cold build ' + ', '.join(map(str, busy)) if busy else ''}): "
+                      f"a fixed loop's time varied by more than the noise limit ({NOISY_REL_IQR:.0%}). "
+                      f"The spreads and `--strict` results below say more about the host than about "
+                      f"the method; the targets can only be judged by a run on a quiet host."]
     names = sorted(set().union(*ratios)) if ratios else []
     head = " | ".join(f"build {i}" for i in range(1, len(ratios) + 1))
     lines += ["", f"Headline ratios: value in each cold build (± its 95% interval), and the spread "
@@ -213,9 +235,12 @@ def main(argv: list[str] | None = None) -> int:
             for leftover in (".chapter-cache", "results", "site"):
                 shutil.rmtree(proj / leftover, ignore_errors=True)
             b = build(proj, args.scale, "fresh", strict=True)
-            print(f"cold build {i + 1}: {b['seconds']:.1f} s, status {b['status']}", file=sys.stderr)
+            doc = results_doc(proj, args.scale)
+            b["host"] = host_during(doc, loadcheck.before_timing(interval=1.0))
+            print(f"cold build {i + 1}: {b['seconds']:.1f} s, status {b['status']}, host {b['host']['text']}",
+                  file=sys.stderr)
             cold.append(b)
-            ratios.append(headline(results_doc(proj, args.scale)))
+            ratios.append(headline(doc))
         warm = repeated(proj, args.scale, "auto")
         print(f"warm rebuild: {warm['runs']} s", file=sys.stderr)
         cached = repeated(proj, args.scale, "cached")

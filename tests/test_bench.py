@@ -53,4 +53,24 @@ def test_report_gives_each_ratio_its_spread_over_the_builds(bench):
     assert "| prose edit under `mkdocs serve --dirty`, until the page is rewritten (median of 0: ) | no rewrite seen |" in text
     assert "`--strict`: 3 of 3 cold builds passed." in text
     assert "| warm rebuild, nothing changed (median of 3: 1.20, 1.00, 0.90) | 1.0 | 0 | |" in text
-    assert "| cached only (`CHAPTER_MEASURE=cached`) | 1.5 | 0 | |" in text
+    assert "| cached only (`CHAPTER_MEASURE=cached`) | 1.5 | 0 | | |" in text
+    assert "The host was busy" not in text
+
+
+def test_report_says_when_the_host_was_busy_around_a_build(bench):
+    """Each cold build's host is judged by the build's own check (its results) and one right
+    after it; a busy one is named, and the report says the targets cannot be judged."""
+    quiet = {"loop_jitter": 0.04, "busy": False, "why": ""}
+    burst = {"loop_jitter": 0.45, "busy": True, "why": "a fixed loop's time varied by 45%"}
+    doc = {"provenance": {"load": {"before_timing": quiet}}}
+    calm, stormy = bench.host_during(doc, quiet), bench.host_during(doc, burst)
+    assert calm == {"busy": False, "why": "", "text": "4%/4%"}
+    assert stormy["busy"] and stormy["text"] == "4%/45%" and "45%" in stormy["why"]
+    assert bench.host_during({}, {})["text"] == "not read"
+    build = {"seconds": 50.0, "status": 1, "log": "", "noisy": ["sum.ratio_py_loop"]}
+    text = bench.report("full", {"busy": False, "why": ""}, [{**build, "host": calm}, {**build, "host": stormy}],
+                        {**build, "status": 0, "runs": [1.0]}, {**build, "status": 0},
+                        {"mkdocs serve": [0.5]}, [])
+    assert "| 50.0 | 1 (strict failed) | 4%/4% | 1: sum.ratio_py_loop |" in text
+    assert "| 4%/45% **busy** |" in text
+    assert "**The host was busy** (around cold build 2)" in text and "only be judged by a run on a quiet host" in text

@@ -1,4 +1,6 @@
 """The load check before timing, read from a fake /proc (machine.read_loadavg, read_cpu_times)."""
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -49,50 +51,98 @@ def test_shares_between_two_readings():
     assert machine.cpu_shares(a, a) == {"busy": 0.0, "steal": 0.0}
 
 
+def during(root: Path, jitter: float | None = 0.03, **stat):
+    """A stand-in for the loop: while it 'runs', /proc/stat moves on to `stat`."""
+    def run(interval: float) -> float | None:
+        if stat:
+            write_stat(root, **stat)
+        return jitter
+    return run
+
+
+def own_cpu_of(seconds: float):
+    """A clock of the check's own CPU time that advances by `seconds` over the check."""
+    readings = iter([0.0, seconds])
+    return lambda: next(readings)
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
 def test_before_timing_on_a_quiet_machine(tmp_path):
     root = fake_proc(tmp_path, user=1000, idle=8000)
-    # During the wait, 50 ticks pass on 2 CPUs: 49 idle, 1 busy (2%).
-    check = loadcheck.before_timing(root, cores=2, sleep=lambda s: write_stat(root, user=1001, idle=8049),
-                                    jitter=lambda: 0.03)
+    # 100 ticks pass on 2 CPUs: the check's own loop keeps one busy (50), 1 more is others' (1%).
+    own = 50 / TICK
+    check = loadcheck.before_timing(root, cores=2, jitter=during(root, user=1051, idle=8049),
+                                    own_cpu=own_cpu_of(own))
     assert check["busy"] is False and check["why"] == "" and check["loop_jitter"] == 0.03
-    assert check["others_share"] == pytest.approx(0.02) and check["steal_share"] == 0
+    assert check["others_share"] == pytest.approx(0.01) and check["steal_share"] == 0
     assert check["load_average"] == [0.42, 0.30, 0.20]
     assert "load average 0.42 0.30 0.20 on 2 CPUs" in loadcheck.describe(check)
 
 
 def test_before_timing_on_a_busy_machine(tmp_path):
     root = fake_proc(tmp_path, user=1000, idle=8000, steal=0)
-    # 100 ticks: 60 busy (another build), 30 idle, 10 stolen by the hypervisor.
-    check = loadcheck.before_timing(root, cores=2, sleep=lambda s: write_stat(root, user=1060, idle=8030, steal=10),
-                                    jitter=lambda: 0.03)
+    # 200 ticks: the loop's own 50, another build's 60, 80 idle, 10 stolen by the hypervisor.
+    check = loadcheck.before_timing(root, cores=2, jitter=during(root, user=1110, idle=8080, steal=10),
+                                    own_cpu=own_cpu_of(50 / TICK))
     assert check["busy"] is True
-    assert check["others_share"] == pytest.approx(0.6) and check["steal_share"] == pytest.approx(0.1)
-    assert "other programs used 60%" in check["why"] and "hypervisor took 10.0%" in check["why"]
+    assert check["others_share"] == pytest.approx(0.3) and check["steal_share"] == pytest.approx(0.05)
+    assert "other programs used 30%" in check["why"] and "hypervisor took 5.0%" in check["why"]
 
 
 def test_before_timing_without_proc(tmp_path):
-    check = loadcheck.before_timing(tmp_path, sleep=lambda s: None, jitter=lambda: None)
+    check = loadcheck.before_timing(tmp_path, jitter=lambda s: None, own_cpu=own_cpu_of(0.1))
     assert check["busy"] is False and check["others_share"] is None and check["load_average"] is None
     assert loadcheck.describe(check) == "/proc/loadavg and /proc/stat not readable"
+
+
+def clock_of(durations: list[float], gap: float = 0.0):
+    """A clock read once when the check starts, then at the start and end of each run: runs
+    `gap` apart, each taking its duration."""
+    readings, t = [0.0], 0.0
+    for d in durations:
+        readings += [t + gap, t + gap + d]
+        t += gap + d
+    return lambda it=iter(readings): next(it)
+
+
+def test_the_loop_is_timed_for_the_whole_window():
+    """It runs until the window is over, not a fixed number of times: a burst late in the
+    window is seen."""
+    quiet, burst = [1.0] * 30, [1.8] * 10
+    durations = quiet + burst + [1.0] * 1000
+    clock = clock_of(durations)
+    # A window of 40 s of 1-s loops: the 30 quiet ones and the 10 slow ones, then it stops.
+    varied = loadcheck.loop_jitter(window=40.0, clock=clock, min_runs=21)
+    assert varied == pytest.approx(0.8)
+    # Forty runs in a row taken from its start would have said "quiet" (all 1.0).
+    assert loadcheck.loop_jitter(window=20.0, clock=clock_of(durations), min_runs=21) == 0
+    # However short the window, at least min_runs timings.
+    assert loadcheck.loop_jitter(window=0.0, clock=clock_of([1.0] * 20 + [2.0] * 5), min_runs=25) == pytest.approx(1.0)
 
 
 def test_a_host_that_slows_this_guest_unseen_is_busy(tmp_path):
     """No steal, nothing else running, but the same loop takes 1.0 to 1.4 ms from run to run:
     other guests on the host, which the counters do not show. The check says so."""
     root = fake_proc(tmp_path, user=1000, idle=8000)
-    def clock_of(durations: list[float]):
-        """A clock read at the start and end of each run: runs 10 apart, each taking its duration."""
-        readings = iter([t for i, d in enumerate(durations) for t in (10.0 * i, 10.0 * i + d)])
-        return lambda: next(readings)
-    clock = clock_of([1.0, 1.4, 1.1, 1.2, 1.3] * 9)
-    varied = loadcheck.loop_jitter(runs=41, clock=clock)
+    clock = clock_of([1.0, 1.4, 1.1, 1.2, 1.3] * 9, gap=0.01)
+    varied = loadcheck.loop_jitter(window=50.0, clock=clock)
     assert varied == pytest.approx((1.4 - 1.0) / 1.2)
-    check = loadcheck.before_timing(root, cores=2, sleep=lambda s: write_stat(root, user=1001, idle=8049),
-                                    jitter=lambda: varied)
-    assert check["busy"] is True and check["others_share"] == pytest.approx(0.02)
+    check = loadcheck.before_timing(root, cores=2, jitter=during(root, jitter=varied, user=1051, idle=8049),
+                                    own_cpu=own_cpu_of(50 / TICK))
+    assert check["busy"] is True and check["others_share"] == pytest.approx(0.01)
     assert "a fixed loop's time varied by 33%" in check["why"] and "no steal is reported" in check["why"]
     assert "a fixed loop's time varying by 33%" in loadcheck.describe(check)
-    assert loadcheck.loop_jitter(runs=41, clock=clock_of([1.0, 1.01, 1.02] * 14)) < loadcheck.BUSY_JITTER
+    assert loadcheck.loop_jitter(window=40.0, clock=clock_of([1.0, 1.01, 1.02] * 14)) < loadcheck.BUSY_JITTER
+
+
+def test_the_real_check_runs_its_loop_for_the_interval():
+    t0 = time.perf_counter()
+    check = loadcheck.before_timing(interval=0.05)
+    assert time.perf_counter() - t0 >= 0.05
+    assert check["loop_jitter"] is not None and check["loop_jitter"] >= 0
+    assert check["others_share"] is None or 0 <= check["others_share"] <= 1
 
 
 def test_this_machine_reads(root):

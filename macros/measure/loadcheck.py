@@ -1,8 +1,8 @@
 """What else was using the CPU while figures were measured.
 
-Before any timing starts, the build looks at the load averages and, over a short wait during
-which it runs nothing itself, at the share of CPU time other programs used and the share the
-hypervisor stole (/proc/stat). Around each experiment it reads the same counters again: CPU
+Before any timing starts, the build looks at the load averages and, for a quarter of a second
+in which it times one small loop over and over, at the share of CPU time other programs used,
+the share the hypervisor stole (/proc/stat) and how much the loop's time varied. Around each experiment it reads the same counters again: CPU
 time spent by anything that is not the build or its programs, and steal. A busy machine does
 not stop the build; it is said in the log, in the provenance and on the method page.
 """
@@ -18,15 +18,18 @@ from . import machine
 
 BUSY_OTHERS_SHARE = 0.10   # other programs used more than this share of all CPU time
 BUSY_STEAL_SHARE = 0.02    # the hypervisor took more than this share (a neighbour's load)
-SAMPLE_S = 0.25            # the wait before timing: long enough for a few dozen clock ticks
+SAMPLE_S = 0.25            # the check before timing: a few dozen clock ticks, a few hundred loops
 
 
 # A host shared with other guests can slow this one without its counters showing it (no
-# steal reported, nothing else running here): a fixed loop, timed many times over, shows it.
-JITTER_RUNS = 41           # timings of the loop (about 0.1 s in all)
+# steal reported, nothing else running here): a fixed loop, timed over and over, shows it.
+# Such slowdowns come in bursts of milliseconds whose density changes from second to second,
+# so the loop fills the whole wait (a few hundred timings) rather than a moment of it: forty
+# timings in a row (30 ms) read 3% here while the same quarter-second read 70%.
 JITTER_LOOP = 20_000       # additions per timing: a millisecond or two of one core
+JITTER_MIN_RUNS = 21       # at least this many timings, however slow the loop
 BUSY_JITTER = 0.10         # its 10th and 90th percentiles further apart than this share of its median
-                           # (the noise limit: 2-6% on a quiet VM here, 80% in a burst)
+                           # (the noise limit: under 10% on a quiet VM here, 45-90% in bursts)
 
 
 def judge(others: float | None, steal: float | None, jitter: float | None = None) -> tuple[bool, str]:
@@ -43,15 +46,21 @@ def judge(others: float | None, steal: float | None, jitter: float | None = None
     return bool(why), "; ".join(why)
 
 
-def loop_jitter(runs: int = JITTER_RUNS, clock: Callable[[], float] = time.perf_counter) -> float | None:
-    """How much the time of the same small loop varies here: (p90 - p10) / median."""
-    times = []
-    for _ in range(runs):
+def loop_jitter(window: float = SAMPLE_S, clock: Callable[[], float] = time.perf_counter,
+                min_runs: int = JITTER_MIN_RUNS) -> float | None:
+    """How much the time of the same small loop varies here, timed again and again for
+    `window` seconds (and at least `min_runs` times): (p90 - p10) / median."""
+    times: list[float] = []
+    end = clock() + window
+    while True:
         t0 = clock()
         total = 0
         for i in range(JITTER_LOOP):
             total += i
-        times.append(clock() - t0)
+        t1 = clock()
+        times.append(t1 - t0)
+        if t1 >= end and len(times) >= min_runs:
+            break
     times.sort()
     median = times[len(times) // 2]
     if median <= 0:
@@ -60,21 +69,24 @@ def loop_jitter(runs: int = JITTER_RUNS, clock: Callable[[], float] = time.perf_
     return (pick(0.9) - pick(0.1)) / median
 
 
-def before_timing(root: Path = Path("/"), *, interval: float = SAMPLE_S,
-                  sleep: Callable[[float], None] = time.sleep, cores: int | None = None,
-                  jitter: Callable[[], float | None] = loop_jitter) -> dict:
-    """The check before timing: load averages, and over `interval` seconds of doing nothing,
-    the CPU shares others used and the hypervisor stole; then how much a fixed loop's time
-    varies (loop_jitter). Unreadable counters give None."""
+def before_timing(root: Path = Path("/"), *, interval: float = SAMPLE_S, cores: int | None = None,
+                  jitter: Callable[[float], float | None] = loop_jitter,
+                  own_cpu: Callable[[], float] | None = None) -> dict:
+    """The check before timing: load averages; then, for `interval` seconds, a fixed loop
+    timed over and over (loop_jitter), and the shares of CPU time that others used (all busy
+    time less the loop's own) and that the hypervisor stole. Unreadable counters give None."""
     cores = cores or os.cpu_count() or 1
+    own_cpu = own_cpu or own_cpu_seconds
     load = machine.read_loadavg(root)
-    a = machine.read_cpu_times(root)
-    sleep(interval)
-    b = machine.read_cpu_times(root)
-    shares = machine.cpu_shares(a, b) if a and b else None
-    others = shares["busy"] if shares else None     # the build slept: all busy time is others'
-    steal = shares["steal"] if shares else None
-    varied = jitter()
+    a, own0 = machine.read_cpu_times(root), own_cpu()
+    varied = jitter(interval)
+    b, own = machine.read_cpu_times(root), own_cpu() - own0
+    others = steal = None
+    if a and b and b.total > a.total:
+        shares = machine.cpu_shares(a, b)
+        # The loop's own CPU time, as a share of all the ticks that passed, is not others'.
+        others = max(0.0, shares["busy"] - own * os.sysconf("SC_CLK_TCK") / (b.total - a.total))
+        steal = shares["steal"]
     busy, why = judge(others, steal, varied)
     return {"load_average": list(load) if load else None, "cores": cores, "interval_s": interval,
             "others_share": others, "steal_share": steal,
