@@ -161,7 +161,7 @@ def serve_edits(proj: Path, scale: str, dirty: bool, edits: int = 3) -> list[flo
 def report(scale: str, load: dict, cold: list[dict], warm: dict, cached: dict,
            edits: dict[str, list[float]], ratios: list[dict[str, dict]]) -> str:
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    lines = [f"# Benchmark of the build", "",
+    lines = ["# Benchmark of the build", "",
              f"`python scripts/bench.py --scale {scale}`, {now}, {os.cpu_count()} CPUs. "
              f"Load before it started: {loadcheck.describe(load)}"
              + (f" (**busy**: {load['why']})." if load["busy"] else " (quiet)."), "",
