@@ -381,17 +381,36 @@ def test_text_and_tooltips_are_escaped():
     assert root is not None
 
 
-def test_labels_stay_inside_the_drawing():
+def assert_text_inside(name: str, markup: str) -> None:
     """Text anchored at its start, middle or end stays within the viewBox by the width estimate."""
+    root = ET.fromstring(markup)
+    width = float(root.get("viewBox").split()[2])
+    for t in root.iter("{http://www.w3.org/2000/svg}text"):
+        x, w = float(t.get("x")), svg.text_width("".join(t.itertext()), float(t.get("font-size")),
+                                                 mono=t.get("font-family") is not None)
+        anchor = t.get("text-anchor", "start")
+        left = x if anchor == "start" else (x - w / 2 if anchor == "middle" else x - w)
+        assert left >= -0.5 and left + w <= width + 0.5, (name, "".join(t.itertext()), left, left + w)
+
+
+def test_labels_stay_inside_the_drawing():
     for name in figures.NAMES:
-        root = ET.fromstring(draw(name))
-        width = float(root.get("viewBox").split()[2])
-        for t in root.iter("{http://www.w3.org/2000/svg}text"):
-            x, w = float(t.get("x")), svg.text_width("".join(t.itertext()), float(t.get("font-size")),
-                                                     mono=t.get("font-family") is not None)
-            anchor = t.get("text-anchor", "start")
-            left = x if anchor == "start" else (x - w / 2 if anchor == "middle" else x - w)
-            assert left >= -0.5 and left + w <= width + 0.5, (name, "".join(t.itertext()), left, left + w)
+        assert_text_inside(name, draw(name))
+
+
+def test_another_machines_long_name_wraps_in_the_legend():
+    """At 390 px the legend's label for another machine ran past the drawing's edge (cut off
+    on a phone); it is wrapped under its swatch, and the rows below it move down."""
+    label = "Intel Xeon Platinum 8375C (2 cores, L3 480 MiB), gcc 12.2.0, Python 3.11.7, full scale"
+    doc = fabricated_doc()
+    alone = figures.render("latency", results(doc), fabricated_claims())
+    item = figures.render("latency", results(doc), fabricated_claims(), [(label, results(fabricated_doc()))])
+    assert_text_inside("latency", item.svg)
+    texts = ["".join(t.itertext()) for t in ET.fromstring(item.svg).iter("{http://www.w3.org/2000/svg}text")]
+    first = texts.index(next(t for t in texts if label.startswith(t) and t))
+    assert texts[first] != label and " ".join(texts[first:first + 2]) == label   # two lines here
+    height = lambda markup: float(ET.fromstring(markup).get("viewBox").split()[3])  # noqa: E731
+    assert height(item.svg) > height(alone.svg)
 
 
 def test_text_width_estimate_and_wrapping():

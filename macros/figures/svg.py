@@ -235,17 +235,24 @@ class Key:
 
 
 def legend(d: Drawing, keys: Sequence[Key], y: float, x0: float = MARGIN) -> float:
-    """The keys in rows that fit the width; returns the y below the last row."""
-    sw, pad, row_h = 22, 16, BODY * LINE + 2
+    """The keys in rows that fit the width; a label too long for a row of its own (another
+    machine's name, say) is wrapped under itself. Returns the y below the last row."""
+    sw, pad, line_h = 22, 16, BODY * LINE
+    row_h = line_h + 2
+    room = d.width - MARGIN - x0 - sw - 6          # a label alone on its row
     x, y = x0, y + BODY
+    below = 0.0                                     # extra height of the row's wrapped labels
     for key in keys:
-        w = sw + 6 + text_width(key.label, BODY)
+        lines = wrap(key.label, BODY, room) if text_width(key.label, BODY) > room else [key.label]
+        w = sw + 6 + max(text_width(line, BODY) for line in lines)
         if x > x0 and x + w > d.width - MARGIN:
-            x, y = x0, y + row_h
+            x, y, below = x0, y + row_h + below, 0.0
         _swatch(d, key, x, y - BODY * 0.35, sw)
-        d.text(x + sw + 6, y, key.label, "fg", size=BODY)
+        for i, line in enumerate(lines):
+            d.text(x + sw + 6, y + i * line_h, line, "fg", size=BODY)
+        below = max(below, (len(lines) - 1) * line_h)
         x += w + pad
-    return y + BODY * 0.45
+    return y + below + BODY * 0.45
 
 
 def _swatch(d: Drawing, key: Key, x: float, cy: float, w: float) -> None:
