@@ -53,6 +53,7 @@ def on_pre_build(config) -> None:
     if isinstance(env, jinja2.Environment):
         rebuilds.reuse_page_templates(env)
     rebuilds.reuse_search_entries()
+    rebuilds.reuse_highlighting()
 
 
 def on_build_error(error: Exception, **kwargs) -> None:

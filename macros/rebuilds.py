@@ -8,6 +8,8 @@ lives here, for the life of the process:
   checksum, so an edited template is compiled anew). They are also kept on disk, in the
   project's cache folder, so that the next `mkdocs build` does not compile them again either
   (a third of a warm rebuild's time);
+- each code block as Pygments highlighted it, in memory and on disk beside the templates
+  (the same listings and evidence are highlighted on every build);
 - what the pages were rendered from (results, ledger, other machines, the glue's code), so
   that `mkdocs serve --dirty`, which rebuilds only the pages whose source changed, rebuilds
   every page when a figure may have changed under them.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import marshal
 import os
 import re
@@ -130,6 +133,53 @@ def reuse_page_templates(env: jinja2.Environment) -> None:
 
     env.compile = compile
     env._chapter_reuses = True
+
+
+# Highlighting a code block (Pygments, through pymdownx.highlight) is a pure function of the
+# code, the lexer and its options, and the formatter and its options: the same listings and
+# the same evidence are highlighted on every build, a sixth of a build that renders cached
+# results. The HTML is kept in COMPILED (memory, and its folder on disk) by a digest of all
+# of those and of both libraries' versions; a lexer or formatter whose options cannot be
+# written down exactly (an object among them) is highlighted anew every time.
+def _highlight_key(code: str, lexer, formatter) -> str | None:
+    import pygments
+    import pymdownx
+    try:
+        described = json.dumps([
+            pygments.__version__, getattr(pymdownx, "__version__", None),
+            f"{type(lexer).__module__}.{type(lexer).__qualname__}", lexer.options,
+            [f"{type(f).__module__}.{type(f).__qualname__}" for f in getattr(lexer, "filters", ())],
+            f"{type(formatter).__module__}.{type(formatter).__qualname__}", formatter.options, code,
+        ], sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError, AttributeError):
+        return None
+    return "hl-" + hashlib.sha256(described.encode()).hexdigest()
+
+
+def reuse_highlighting() -> None:
+    """Highlight each code block once (left as it is if pymdownx.highlight no longer calls
+    Pygments' highlight by that name)."""
+    try:
+        from pymdownx import highlight as module
+    except ImportError:
+        return
+    original = getattr(module, "highlight", None)
+    if original is None or getattr(original, "_chapter_reuses", False):
+        return
+
+    def highlight(code, lexer, formatter, outfile=None):
+        key = _highlight_key(code, lexer, formatter) if outfile is None and isinstance(code, str) else None
+        if key is None:
+            return original(code, lexer, formatter, outfile)
+        kept = COMPILED.get(key)
+        if kept is not None:
+            return kept.decode("utf-8")
+        html = original(code, lexer, formatter)
+        COMPILED.put(key, html.encode("utf-8"))
+        return html
+
+    highlight._chapter_reuses = True
+    module.highlight = highlight
 
 
 _PRE = re.compile(r"(<pre\b[^>]*>)(.*?)(</pre>)", re.S)

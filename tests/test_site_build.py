@@ -278,46 +278,58 @@ def test_a_rebuild_in_the_same_process_writes_what_a_fresh_build_writes(quick_si
 
 COUNT_PAGE_COMPILES = """
 import sys, jinja2
+import pymdownx.highlight
 from mkdocs.commands.build import build
 from mkdocs.config import load_config
-compiled = []
+compiled, highlighted = [], []
 original = jinja2.Environment.compile
 def compile(self, source, name=None, *args, **kwargs):
     if name is None and isinstance(source, str) and "{{" in source:
         compiled.append(source[:60])
     return original(self, source, name, *args, **kwargs)
 jinja2.Environment.compile = compile
+pygments_highlight = pymdownx.highlight.highlight     # what the glue's reuse calls on a miss
+def highlight(code, *args, **kwargs):
+    highlighted.append(code[:60])
+    return pygments_highlight(code, *args, **kwargs)
+pymdownx.highlight.highlight = highlight
 build(load_config(site_dir=sys.argv[1]))
-print(len(compiled))
+print(len(compiled), len(highlighted))
 """
 
 
 def test_a_build_in_a_new_process_reads_the_pages_compiled_before(quick_site, tmp_path):
     """Each page's compiled template is kept on disk (.chapter-cache/templates, by a digest of
-    its text, settings, Python, Jinja and the glue's code): a cached build in a new process
-    compiles no page whose text is unchanged, only the one edited, and writes the same site
-    as a build that compiled every page."""
+    its text, settings, Python, Jinja and the glue's code), and so is each highlighted code
+    block (by its code, lexer, formatter and their options): a cached build in a new process
+    compiles no page whose text is unchanged, only the one edited, highlights no code block
+    again, and writes the same site as a build that compiled and highlighted everything."""
     from conftest import copy_built
     proj = copy_built(quick_site, tmp_path / "p")
     env = {**os.environ, "CHAPTER_SCALE": "quick", "CHAPTER_MEASURE": "cached", "SOURCE_DATE_EPOCH": "1764979200"}
     shutil.rmtree(proj / ".chapter-cache" / "templates", ignore_errors=True)
 
-    def build(site: str) -> int:
+    def build(site: str) -> tuple[int, int]:
         out = subprocess.run([sys.executable, "-c", COUNT_PAGE_COMPILES, str(tmp_path / site)],
                              cwd=proj, env=env, capture_output=True, text=True, timeout=300)
         assert out.returncode == 0, out.stderr[-3000:]
-        return int(out.stdout.split()[-1])
+        compiled, highlighted = map(int, out.stdout.split()[-2:])
+        return compiled, highlighted
 
     pages = len(list((proj / "docs").rglob("*.md")))
-    assert build("compiled") >= pages - 1          # nothing kept yet: (nearly) every page compiled
-    assert build("read") == 0
+    compiled, highlighted = build("compiled")
+    assert compiled >= pages - 1                   # nothing kept yet: (nearly) every page compiled
+    blocks = sum(text.count('class="highlight"') for text in
+                 (p.read_text() for p in (tmp_path / "compiled").rglob("*.html")))
+    assert highlighted >= 10 and highlighted <= blocks    # every distinct block highlighted once
+    assert build("read") == (0, 0)
     first, read = tmp_path / "compiled", tmp_path / "read"
     files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(read) for p in read.rglob("*") if p.is_file())
     assert [str(f) for f in files if (first / f).read_bytes() != (read / f).read_bytes()] == []
     with open(proj / "docs" / "chapter" / "costs.md", "a") as fh:
         fh.write("\n\nAn edit: {{ 1 + 1 }}.\n")
-    assert build("edited") == 1
+    assert build("edited") == (1, 0)
     assert "An edit: 2." in (tmp_path / "edited" / "chapter" / "costs" / "index.html").read_text()
     assert "2025-12-06 00:00 UTC" in (read / "downloads" / "results.json").read_text()   # SOURCE_DATE_EPOCH
 
@@ -360,3 +372,24 @@ def test_search_reads_the_same_sections_without_the_highlighters_spans(quick_sit
         fewer += page.count("<span") - plain.count("<span")
         assert sections(plain) == sections(page), path
     assert fewer > 1000, f"only {fewer} spans taken out of code blocks"
+
+
+def test_a_highlighted_block_is_kept_by_everything_that_shapes_it():
+    """The key of a kept code block changes with the code, the lexer, the lexer's options and
+    the formatter's options (highlighted lines, say); options that cannot be written down
+    exactly give no key, and the block is highlighted anew."""
+    from pygments.lexers import get_lexer_by_name
+    from pymdownx.highlight import BlockHtmlFormatter
+    from macros import rebuilds
+    key = rebuilds._highlight_key
+    c, py = get_lexer_by_name("c", stripnl=True), get_lexer_by_name("python", stripnl=True)
+    fmt = lambda **options: BlockHtmlFormatter(cssclass="highlight", wrapcode=True, **options)  # noqa: E731
+    base = key("int x = 42;", c, fmt())
+    assert base == key("int x = 42;", get_lexer_by_name("c", stripnl=True), fmt())
+    others = {key("int x = 43;", c, fmt()), key("int x = 42;", py, fmt()),
+              key("int x = 42;", get_lexer_by_name("c", stripnl=False), fmt()),
+              key("int x = 42;", c, fmt(hl_lines=[1])), key("int x = 42;", c, fmt(linenos="table"))}
+    assert len(others) == 5 and base not in others
+    odd = fmt()
+    odd.options["style"] = object()
+    assert key("int x = 42;", c, odd) is None
