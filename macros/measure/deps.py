@@ -9,6 +9,9 @@ says, so it is no experiment's dependency. Nothing here is a list kept by hand.
 from __future__ import annotations
 
 import ast
+import hashlib
+import json
+import os
 from pathlib import Path
 from typing import Callable
 
@@ -47,34 +50,79 @@ def direct(pkg_dir: Path, path: Path) -> set[Path]:
     return set(_DIRECT[key])
 
 
-def _direct(pkg_dir: Path, path: Path) -> set[Path]:
-    tree = ast.parse(path.read_text(), filename=str(path))
-    here = _dotted(pkg_dir, path)
+# What each module names (modules it imports, scripts it runs), by a digest of its place in
+# the package and its text. Parsing the engine's modules is a tenth of a build that only
+# renders cached results, so where a file is given (keep_in) they are kept there for the
+# next process; the names are resolved to files anew each time, as files may come and go.
+_NAMES: dict[str, list[list[str]]] = {}
+_KEPT_IN: list[Path] = []
+
+
+def keep_in(file: Path) -> None:
+    """Read the names kept in `file` (if any) and keep newly parsed ones there."""
+    _KEPT_IN[:] = [file]
+    try:
+        kept = json.loads(file.read_text())
+    except (OSError, ValueError):
+        return                 # none kept yet, or unreadable: parsed again
+    if isinstance(kept, dict):
+        _NAMES.update({k: v for k, v in kept.items() if _well_formed(v)})
+
+
+def _well_formed(value) -> bool:
+    return (isinstance(value, list) and len(value) == 2
+            and all(isinstance(part, list) and all(isinstance(n, str) for n in part) for part in value))
+
+
+def _names(here: str, path: Path) -> list[list[str]]:
+    text = path.read_bytes()
+    key = hashlib.sha256(f"{here}\0{path.name}\0".encode() + text).hexdigest()
+    if key not in _NAMES:
+        _NAMES[key] = _parse(here, path, text)
+        if _KEPT_IN:
+            try:     # written whole, then renamed: a build beside this one reads all or nothing
+                _KEPT_IN[0].parent.mkdir(parents=True, exist_ok=True)
+                tmp = _KEPT_IN[0].with_name(f".{_KEPT_IN[0].name}.{os.getpid()}")
+                tmp.write_text(json.dumps(_NAMES, sort_keys=True))
+                os.replace(tmp, _KEPT_IN[0])
+            except OSError:
+                pass         # a read-only project: parsed again next time
+    return _NAMES[key]
+
+
+def _parse(here: str, path: Path, text: bytes) -> list[list[str]]:
+    """[modules imported (dotted names, relative imports made absolute), "x.py" strings]."""
+    tree = ast.parse(text, filename=str(path))
     package = here if path.name == "__init__.py" else here.rpartition(".")[0]
-    found: set[Path] = set()
-
-    def add(dotted: str) -> None:
-        f = _module_file(pkg_dir, dotted)
-        if f is not None and f != path:
-            found.add(f)
-
+    modules: list[str] = []
+    scripts: list[str] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            for alias in node.names:
-                add(alias.name)
+            modules += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
                 mod = f"{base}.{node.module}" if node.module else base
             else:
                 mod = node.module or ""
-            add(mod)
-            for alias in node.names:     # from . import runner: runner is a module
-                add(f"{mod}.{alias.name}")
+            modules.append(mod)
+            modules += [f"{mod}.{alias.name}" for alias in node.names]  # from . import runner: a module
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.endswith(".py"):
-            script = path.parent / node.value
-            if script.is_file() and script.resolve().is_relative_to(pkg_dir.resolve()):
-                found.add(script)
+            scripts.append(node.value)
+    return [sorted(set(modules)), sorted(set(scripts))]
+
+
+def _direct(pkg_dir: Path, path: Path) -> set[Path]:
+    modules, scripts = _names(_dotted(pkg_dir, path), path)
+    found: set[Path] = set()
+    for dotted in modules:
+        f = _module_file(pkg_dir, dotted)
+        if f is not None and f != path:
+            found.add(f)
+    for name in scripts:
+        script = path.parent / name
+        if script.is_file() and script.resolve().is_relative_to(pkg_dir.resolve()):
+            found.add(script)
     # A package's __init__ runs before any of its modules: importing a.b imports a.
     parent_init = path.parent / "__init__.py"
     if path.name != "__init__.py" and parent_init.is_file():
@@ -117,3 +165,5 @@ def clear() -> None:
     """Forget parsed modules and digests (a test that edits a file within one clock tick calls it)."""
     _DIRECT.clear()
     _DIGESTS.clear()
+    _NAMES.clear()
+    _KEPT_IN.clear()

@@ -17,7 +17,7 @@ import traceback
 from pathlib import Path
 from typing import Callable
 
-from . import cache, loadcheck, provenance, record, timing, toolchain
+from . import cache, deps, loadcheck, provenance, record, timing, toolchain
 from .config import NOISY_REL_IQR, TARGET_REL_CI, Scale
 from .errors import CacheMissing, InputError, MeasureError
 from .experiments import Context, Experiment, declarations, discover
@@ -207,6 +207,7 @@ def measure(root: Path, *, mode: str, scale: Scale, progress: Progress | None = 
     progress = progress or _default_progress
     root = Path(root).resolve()
     store = cache.Store(root / CACHE_DIR / scale.name)
+    deps.keep_in(root / CACHE_DIR / "imports.json")
     experiments = _discover()
     check_only(only, experiments)
     check_sources(root, experiments)
