@@ -8,8 +8,8 @@ lives here, for the life of the process:
   checksum, so an edited template is compiled anew). They are also kept on disk, in the
   project's cache folder, so that the next `mkdocs build` does not compile them again either
   (a third of a warm rebuild's time);
-- each code block as Pygments highlighted it, in memory and on disk beside the templates
-  (the same listings and evidence are highlighted on every build);
+- each code block as Pygments highlighted it, and each page's search entries, in memory and
+  on disk beside the templates (the same listings, evidence and pages on every build);
 - what the pages were rendered from (results, ledger, other machines, the glue's code), so
   that `mkdocs serve --dirty`, which rebuilds only the pages whose source changed, rebuilds
   every page when a figure may have changed under them.
@@ -199,6 +199,26 @@ def code_without_highlighting(html: str) -> str:
     return _PRE.sub(plain, html)
 
 
+# A page's search entries are also kept in COMPILED (memory, and its folder on disk) by a
+# digest of what they are read from, Material's version, whether it segments Chinese text
+# (jieba), and the glue's code (code_without_highlighting shapes what it reads): a build in
+# a new process reads no unchanged page again.
+def _search_digest(key: tuple) -> str:
+    import material
+    from material.plugins.search import plugin
+    described = repr((key, getattr(material, "__version__", None), bool(getattr(plugin, "jieba", None)), _glue()))
+    return "search-" + hashlib.sha256(described.encode("utf-8")).hexdigest()
+
+
+def _kept_entries(digest: str) -> list | None:
+    data = COMPILED.get(digest)
+    try:
+        kept = json.loads(data) if data is not None else None
+    except ValueError:
+        return None
+    return kept if isinstance(kept, list) and all(isinstance(e, dict) for e in kept) else None
+
+
 def reuse_search_entries() -> None:
     """Read each rendered page into search entries once per process (Material's SearchIndex;
     left as it is if its shape is not the one this was written against)."""
@@ -217,16 +237,22 @@ def reuse_search_entries() -> None:
         key = (page.url, page.title, page.content, str(page.toc), repr(page.meta))
         kept = _SEARCH_ENTRIES.get(key)
         if kept is None:
-            start = len(entries)
-            content = page.content
-            try:
-                page.content = code_without_highlighting(content)
-                original(self, page)
-            finally:
-                page.content = content
-            kept = _remember(_SEARCH_ENTRIES, key, copy.deepcopy(entries[start:]))
-        else:
-            entries.extend(copy.deepcopy(kept))
+            digest = _search_digest(key)
+            kept = _kept_entries(digest)
+            if kept is None:
+                start = len(entries)
+                content = page.content
+                try:
+                    page.content = code_without_highlighting(content)
+                    original(self, page)
+                finally:
+                    page.content = content
+                kept = copy.deepcopy(entries[start:])
+                COMPILED.put(digest, json.dumps(kept).encode("utf-8"))   # key order kept: the index keeps it
+                _remember(_SEARCH_ENTRIES, key, kept)
+                return
+            _remember(_SEARCH_ENTRIES, key, kept)
+        entries.extend(copy.deepcopy(kept))
 
     add_entry_from_context._chapter_reuses = True
     SearchIndex.add_entry_from_context = add_entry_from_context

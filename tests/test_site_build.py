@@ -279,9 +279,10 @@ def test_a_rebuild_in_the_same_process_writes_what_a_fresh_build_writes(quick_si
 COUNT_PAGE_COMPILES = """
 import sys, jinja2
 import pymdownx.highlight
+from material.plugins.search import plugin as search
 from mkdocs.commands.build import build
 from mkdocs.config import load_config
-compiled, highlighted = [], []
+compiled, highlighted, indexed = [], [], []
 original = jinja2.Environment.compile
 def compile(self, source, name=None, *args, **kwargs):
     if name is None and isinstance(source, str) and "{{" in source:
@@ -293,43 +294,50 @@ def highlight(code, *args, **kwargs):
     highlighted.append(code[:60])
     return pygments_highlight(code, *args, **kwargs)
 pymdownx.highlight.highlight = highlight
+feed = search.Parser.feed                             # Material reading a page for its index
+def read(self, data):
+    indexed.append(data[:60])
+    return feed(self, data)
+search.Parser.feed = read
 build(load_config(site_dir=sys.argv[1]))
-print(len(compiled), len(highlighted))
+print(len(compiled), len(highlighted), len(indexed))
 """
 
 
 def test_a_build_in_a_new_process_reads_the_pages_compiled_before(quick_site, tmp_path):
     """Each page's compiled template is kept on disk (.chapter-cache/templates, by a digest of
-    its text, settings, Python, Jinja and the glue's code), and so is each highlighted code
-    block (by its code, lexer, formatter and their options): a cached build in a new process
-    compiles no page whose text is unchanged, only the one edited, highlights no code block
-    again, and writes the same site as a build that compiled and highlighted everything."""
+    its text, settings, Python, Jinja and the glue's code), so is each highlighted code block
+    (by its code, lexer, formatter and their options) and each page's search entries (by what
+    they are read from): a cached build in a new process compiles and indexes no page whose
+    text is unchanged, only the one edited, highlights no code block again, and writes the
+    same site as a build that did all of it."""
     from conftest import copy_built
     proj = copy_built(quick_site, tmp_path / "p")
     env = {**os.environ, "CHAPTER_SCALE": "quick", "CHAPTER_MEASURE": "cached", "SOURCE_DATE_EPOCH": "1764979200"}
     shutil.rmtree(proj / ".chapter-cache" / "templates", ignore_errors=True)
 
-    def build(site: str) -> tuple[int, int]:
+    def build(site: str) -> tuple[int, int, int]:
         out = subprocess.run([sys.executable, "-c", COUNT_PAGE_COMPILES, str(tmp_path / site)],
                              cwd=proj, env=env, capture_output=True, text=True, timeout=300)
         assert out.returncode == 0, out.stderr[-3000:]
-        compiled, highlighted = map(int, out.stdout.split()[-2:])
-        return compiled, highlighted
+        compiled, highlighted, indexed = map(int, out.stdout.split()[-3:])
+        return compiled, highlighted, indexed
 
     pages = len(list((proj / "docs").rglob("*.md")))
-    compiled, highlighted = build("compiled")
+    compiled, highlighted, indexed = build("compiled")
     assert compiled >= pages - 1                   # nothing kept yet: (nearly) every page compiled
+    assert pages - 1 <= indexed <= pages          # and read for search (one may be excluded)
     blocks = sum(text.count('class="highlight"') for text in
                  (p.read_text() for p in (tmp_path / "compiled").rglob("*.html")))
     assert highlighted >= 10 and highlighted <= blocks    # every distinct block highlighted once
-    assert build("read") == (0, 0)
+    assert build("read") == (0, 0, 0)
     first, read = tmp_path / "compiled", tmp_path / "read"
     files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(read) for p in read.rglob("*") if p.is_file())
     assert [str(f) for f in files if (first / f).read_bytes() != (read / f).read_bytes()] == []
     with open(proj / "docs" / "chapter" / "costs.md", "a") as fh:
         fh.write("\n\nAn edit: {{ 1 + 1 }}.\n")
-    assert build("edited") == (1, 0)
+    assert build("edited") == (1, 0, 1)
     assert "An edit: 2." in (tmp_path / "edited" / "chapter" / "costs" / "index.html").read_text()
     assert "2025-12-06 00:00 UTC" in (read / "downloads" / "results.json").read_text()   # SOURCE_DATE_EPOCH
 
