@@ -74,3 +74,10 @@ def test_report_says_when_the_host_was_busy_around_a_build(bench):
     assert "| 50.0 | 1 (strict failed) | 4%/4% | 1: sum.ratio_py_loop |" in text
     assert "| 4%/45% **busy** |" in text
     assert "**The host was busy** (around cold build 2)" in text and "only be judged by a run on a quiet host" in text
+
+
+def test_builds_write_bytecode_as_python_does_by_default(bench, monkeypatch):
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.setenv("CHAPTER_BENCH_PROBE", "kept")
+    env = bench.builds_env()
+    assert "PYTHONDONTWRITEBYTECODE" not in env and env["CHAPTER_BENCH_PROBE"] == "kept"
