@@ -143,6 +143,10 @@ def test_probe_measures_a_climbing_curve(served, browser):
         assert ns[-1] >= MIN_CLIMB * ns[0], \
             f"flat curve: {ns[-1]:.3g} ns at {sizes[-1]} B against {ns[0]:.3g} ns at {sizes[0]} B"
         assert curve["timer_resolution_ms"] > 0 and curve["sample_ms_min"] >= 20
+        # Each sample lasts about the target: one misread short sample once grew the hop
+        # count 130 times (a 2.6 s sample, 18 s for one size); growth is bounded now.
+        sample_ms = [h * v / 1e6 for h, v in zip(curve["hops"], ns)]
+        assert max(sample_ms) <= 10 * curve["sample_ms_min"], list(zip(sizes, curve["hops"], sample_ms))
         assert sizes[-1] == DEVICE_CAP and curve["stopped_at_bytes"] is None, (sizes[-1], curve)
         assert f"navigator.deviceMemory: {DEVICE_MEMORY_GIB} GiB" in curve["stopped_because"], curve
         for p in points:

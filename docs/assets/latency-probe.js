@@ -24,6 +24,7 @@
   const SAMPLE_MS = 20;             // each timed sample lasts at least this long…
   const SAMPLE_TICKS = 200;         // …and at least this many steps of the timer
   const REPEATS = 7;
+  const GROW_MAX = 4;               // a short sample grows the hop count by at most this
   const WARM_SLICE = 1 << 16;       // hops per slice of the warm-up
   const BUILD_CHUNK = 1 << 18;      // lines linked per slice before yielding to the page
   const MAX_FILE_BYTES = 64 * MIB;
@@ -242,14 +243,15 @@
           }
           hops = Math.min(2 ** 30, Math.ceil(1.1 * hops * target / Math.max(t, res || 0.001, 0.001)));
           // A sample shorter than the target (the calibration ran slow) is dropped, and the
-          // hop count grown to suit; a few such retries at most.
+          // hop count grown to suit, by four times at most: a sample the timer misread as
+          // near zero once asked for 130 times the hops, and seconds per sample.
           const samples = [];
           for (let tries = 0; samples.length < REPEATS && tries < 3 * REPEATS; tries++) {
             const t0 = performance.now();
             pos = chase(a, pos, hops);
             const dt = performance.now() - t0;
             if (dt >= target || hops >= 2 ** 30) samples.push(dt * 1e6 / hops);
-            else hops = Math.min(2 ** 30, Math.ceil(1.1 * hops * target / Math.max(dt, 0.001)));
+            else hops = Math.min(2 ** 30, Math.ceil(hops * Math.min(GROW_MAX, 1.1 * target / Math.max(dt, 0.001))));
             await pause();
           }
           if (samples.length < REPEATS) {
