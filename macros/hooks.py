@@ -54,6 +54,7 @@ def on_pre_build(config) -> None:
         rebuilds.reuse_page_templates(env)
     rebuilds.reuse_search_entries()
     rebuilds.reuse_highlighting()
+    rebuilds.reuse_theme_files()
 
 
 def on_build_error(error: Exception, **kwargs) -> None:

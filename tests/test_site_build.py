@@ -401,3 +401,39 @@ def test_a_highlighted_block_is_kept_by_everything_that_shapes_it():
     odd = fmt()
     odd.options["style"] = object()
     assert key("int x = 42;", c, odd) is None
+
+
+def test_the_installed_themes_files_are_listed_once_and_the_docs_own_file_still_wins(root, monkeypatch):
+    """Under `mkdocs serve` the theme's files are listed once per process (its ~14,000 icons
+    are filtered one by one on each listing); each build still gets the same files as MkDocs'
+    own listing, and a file of the docs at a theme file's path still replaces it."""
+    import logging
+    from mkdocs.config import load_config
+    from mkdocs.structure.files import File, Files
+    from macros import rebuilds
+    logging.disable(logging.WARNING)
+    try:
+        config = load_config(str(root / "mkdocs.yml"), site_dir=str(root / "site-unused"))
+    finally:
+        logging.disable(logging.NOTSET)
+    env = config.theme.get_env()
+    original = Files.add_files_from_theme
+    original = getattr(original, "__wrapped__", original)     # MkDocs' own, if the glue's is in
+    mkdocs_own = Files([])
+    original(mkdocs_own, env, config)
+    assert len(mkdocs_own) > 10
+    listings = []
+    monkeypatch.setattr(rebuilds, "_THEME_FILES", {})
+    monkeypatch.setattr(Files, "add_files_from_theme", original)
+    real_list = type(env).list_templates
+    monkeypatch.setattr(type(env), "list_templates",
+                        lambda self, *a, **k: listings.append(1) or real_list(self, *a, **k))
+    rebuilds.reuse_theme_files()
+    first, second = Files([]), Files([])
+    first.add_files_from_theme(env, config)
+    ours = File(next(iter(mkdocs_own)).src_uri, str(root / "docs"), config.site_dir, config.use_directory_urls)
+    second.append(ours)
+    second.add_files_from_theme(env, config)
+    assert len(listings) == 1
+    assert [(f.src_uri, f.src_dir, f.dest_uri) for f in first] == [(f.src_uri, f.src_dir, f.dest_uri) for f in mkdocs_own]
+    assert second.get_file_from_path(ours.src_uri) is ours and len(second) == len(mkdocs_own)

@@ -153,7 +153,8 @@ _DIGESTS: dict[tuple, str] = {}
 
 def file_digest(path: Path, digest: Callable[[bytes], str]) -> str:
     """`digest` of a file's bytes, read once per version of the file (as `direct`): every
-    experiment's key digests the engine files it depends on, most of them shared."""
+    experiment's key digests its listings and the engine files it depends on, most of them
+    shared, and `mkdocs serve` computes every key again on each rebuild."""
     st = path.stat()
     key = (path, st.st_mtime_ns, st.st_size)
     if key not in _DIGESTS:

@@ -58,7 +58,7 @@ def key_for(exp: Experiment, root: Path, scale: Scale) -> str:
     sources = {}
     for rel in exp.sources:
         path = root / rel
-        sources[rel] = cache.file_digest(path) if path.exists() else "missing"
+        sources[rel] = deps.file_digest(path, cache.digest_bytes) if path.exists() else "missing"
     return cache.cache_key(
         experiment=exp.name, sources=sources, flags=list(exp.flags),
         compiler=toolchain.compiler_version() if needs_compiler(exp) else "not used",
