@@ -138,8 +138,8 @@ def reuse_page_templates(env: jinja2.Environment) -> None:
 
 # Highlighting a code block (Pygments, through pymdownx.highlight) is a pure function of the
 # code, the lexer and its options, and the formatter and its options: the same listings and
-# the same evidence are highlighted on every build, a sixth of a build that renders cached
-# results. The HTML is kept in COMPILED (memory, and its folder on disk) by a digest of all
+# the same evidence are highlighted on every build (0.2 s of a build that renders cached
+# results, here). The HTML is kept in COMPILED (memory, and its folder on disk) by a digest of all
 # of those and of both libraries' versions; a lexer or formatter whose options cannot be
 # written down exactly (an object among them) is highlighted anew every time.
 def _highlight_key(code: str, lexer, formatter) -> str | None:
@@ -248,10 +248,9 @@ def reuse_search_entries() -> None:
                     original(self, page)
                 finally:
                     page.content = content
-                kept = copy.deepcopy(entries[start:])
+                kept = entries[start:]
+                del entries[start:]          # added below, as a kept page's are
                 COMPILED.put(digest, json.dumps(kept).encode("utf-8"))   # key order kept: the index keeps it
-                _remember(_SEARCH_ENTRIES, key, kept)
-                return
             _remember(_SEARCH_ENTRIES, key, kept)
         entries.extend(copy.deepcopy(kept))
 
@@ -279,7 +278,8 @@ def reuse_theme_files() -> None:
     def add_files_from_theme(self, env, config):
         if getattr(config.theme, "custom_dir", None):     # a folder of overrides, maybe being edited
             return original(self, env, config)
-        key = (tuple(str(d) for d in config.theme.dirs), tuple(config.theme.static_templates), tuple(utils.markdown_extensions))
+        key = (tuple(str(d) for d in config.theme.dirs), tuple(config.theme.static_templates),
+               tuple(utils.markdown_extensions))
         found = _THEME_FILES.get(key)
         if found is None:
             every = Files([])            # no page of the docs to override a theme file

@@ -180,3 +180,30 @@ def test_touching_each_engine_module_invalidates_exactly_the_experiments_that_us
     assert not missing, f"engine files named here but gone: {missing}"
     unexplained = {r for r in seen if r not in expected and not r.startswith("experiments/")}
     assert not unexplained, f"say which experiments these engine files may change: {unexplained}"
+
+
+def test_what_each_module_imports_is_kept_for_the_next_process(tmp_path, monkeypatch):
+    """The names each engine module imports are kept in a file (by the module's place and
+    text) and read back by the next process instead of parsing again; a damaged file is
+    parsed around, and the closures are the same either way."""
+    from macros.measure import deps
+    pkg = engine.ENGINE_DIR.resolve()
+    module = pkg / "experiments" / "cache_locality.py"
+    deps.clear()
+    expected = deps.closure(pkg, module)
+    kept = tmp_path / "imports.json"
+    deps.clear()
+    deps.keep_in(kept)
+    assert deps.closure(pkg, module) == expected and kept.is_file()
+    deps.clear()
+    deps.keep_in(kept)
+    parsed = []
+    real_parse = deps._parse
+    monkeypatch.setattr(deps, "_parse", lambda *a: parsed.append(a[1]) or real_parse(*a))
+    assert deps.closure(pkg, module) == expected and parsed == []
+    monkeypatch.undo()
+    kept.write_text("{ not json")
+    deps.clear()
+    deps.keep_in(kept)
+    assert deps.closure(pkg, module) == expected
+    deps.clear()

@@ -56,6 +56,7 @@ def direct(pkg_dir: Path, path: Path) -> set[Path]:
 # next process; the names are resolved to files anew each time, as files may come and go.
 _NAMES: dict[str, list[list[str]]] = {}
 _KEPT_IN: list[Path] = []
+_KEEP = 500            # entries kept on disk, the newest: every version of every module, edits and all
 
 
 def keep_in(file: Path) -> None:
@@ -83,7 +84,8 @@ def _names(here: str, path: Path) -> list[list[str]]:
             try:     # written whole, then renamed: a build beside this one reads all or nothing
                 _KEPT_IN[0].parent.mkdir(parents=True, exist_ok=True)
                 tmp = _KEPT_IN[0].with_name(f".{_KEPT_IN[0].name}.{os.getpid()}")
-                tmp.write_text(json.dumps(_NAMES, sort_keys=True))
+                newest = dict(list(_NAMES.items())[-_KEEP:])
+                tmp.write_text(json.dumps(newest))
                 os.replace(tmp, _KEPT_IN[0])
             except OSError:
                 pass         # a read-only project: parsed again next time
