@@ -48,6 +48,7 @@ def on_pre_build(config) -> None:
     """What a rebuild in the same process (`mkdocs serve`) may reuse of the build before it,
     and where compiled templates are kept between processes (pages are compiled before on_env)."""
     rebuilds.COMPILED.folder = Path(config.config_file_path).parent / TEMPLATES_CACHE
+    rebuilds.COMPILED.sweep()
     macros = config.plugins.get("macros")
     env = getattr(macros, "_env", None)
     if isinstance(env, jinja2.Environment):

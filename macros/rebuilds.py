@@ -24,6 +24,7 @@ import marshal
 import os
 import re
 import sys
+import time
 from pathlib import Path
 from typing import Iterable
 
@@ -35,17 +36,44 @@ class _Compiled(jinja2.BytecodeCache):
     is set (Jinja refuses bytecode of another Python or of a changed source by itself). Pages'
     compiled templates are kept in the same store (reuse_page_templates)."""
 
+    UNUSED_DAYS = 30     # what no build read or wrote for this long is removed (sweep)
+
     def __init__(self) -> None:
         self.store: dict[str, bytes] = {}
         self.folder: Path | None = None
+        self.swept: set[Path] = set()
 
     def get(self, key: str) -> bytes | None:
         if key not in self.store and self.folder is not None:
+            path = self.folder / key
             try:
-                self.store[key] = (self.folder / key).read_bytes()
+                self.store[key] = path.read_bytes()
+                os.utime(path)        # used: the sweep keeps it
             except OSError:
                 return None
         return self.store.get(key)
+
+    def sweep(self, now: float | None = None) -> int:
+        """Remove the folder's entries that no build has read or written for UNUSED_DAYS (every
+        edit of a page leaves its old code and search entries behind); once per process and
+        folder. Returns how many were removed."""
+        if self.folder is None or self.folder in self.swept:
+            return 0
+        self.swept.add(self.folder)
+        limit = (time.time() if now is None else now) - self.UNUSED_DAYS * 86400
+        removed = 0
+        try:
+            entries = list(self.folder.iterdir())
+        except OSError:
+            return 0
+        for path in entries:
+            try:
+                if path.is_file() and path.stat().st_mtime < limit:
+                    path.unlink()
+                    removed += 1
+            except OSError:
+                pass      # gone already, or read-only: left
+        return removed
 
     def put(self, key: str, data: bytes) -> None:
         self.store[key] = data

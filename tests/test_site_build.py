@@ -437,3 +437,24 @@ def test_the_installed_themes_files_are_listed_once_and_the_docs_own_file_still_
     assert len(listings) == 1
     assert [(f.src_uri, f.src_dir, f.dest_uri) for f in first] == [(f.src_uri, f.src_dir, f.dest_uri) for f in mkdocs_own]
     assert second.get_file_from_path(ours.src_uri) is ours and len(second) == len(mkdocs_own)
+
+
+def test_kept_templates_unused_for_a_month_are_swept(tmp_path):
+    """Every edit leaves a page's old compiled code and search entries behind: entries that no
+    build read or wrote for UNUSED_DAYS are removed, once per process; reading one keeps it."""
+    import time
+    from macros.rebuilds import _Compiled
+    store = _Compiled()
+    store.folder = tmp_path / "templates"
+    store.put("page-old", b"old")
+    store.put("page-read", b"read")
+    store.put("page-new", b"new")
+    month_ago = time.time() - (_Compiled.UNUSED_DAYS + 1) * 86400
+    for key in ("page-old", "page-read"):
+        os.utime(store.folder / key, (month_ago, month_ago))
+    fresh = _Compiled()
+    fresh.folder = store.folder
+    assert fresh.get("page-read") == b"read"          # a build read it: used
+    assert fresh.sweep() == 1
+    assert sorted(p.name for p in store.folder.iterdir()) == ["page-new", "page-read"]
+    assert fresh.sweep() == 0                          # once per process and folder
