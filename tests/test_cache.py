@@ -373,3 +373,33 @@ def test_verdict_list_misses(root, array, shuffled, expected):
     assert verdict_on("list-misses", {"cachesim.d1_misses_per_elem_array": array,
                                          "cachesim.d1_misses_per_elem_shuffled": shuffled}) == expected
 
+
+
+def test_the_pyperf_suite_is_written_again_only_when_the_timings_change(tmp_path, monkeypatch, root):
+    """A warm or cached build writes the same timings again: the suite on disk is kept (pyperf
+    is not even imported); a fresh measurement, a changed library or a missing suite file
+    writes it again, and it is always written before the results that describe it."""
+    import json
+    from macros.measure import engine
+    from macros.measure.config import SCALES
+    doc = json.loads((root / "tests/corpus/x86-64-gcc-py311.quick.json").read_text())
+    made = []
+    real = engine.pyperf_suite
+    monkeypatch.setattr(engine, "pyperf_suite", lambda d: made.append(1) or real(d))
+    scale = SCALES["quick"]
+    results, suite = engine.write_results(tmp_path, scale, doc)
+    assert made == [1] and suite is not None and suite.is_file() and results.is_file()
+    first = suite.read_bytes()
+    engine.write_results(tmp_path, scale, json.loads(json.dumps(doc)))           # the same timings
+    assert made == [1] and suite.read_bytes() == first
+    changed = json.loads(json.dumps(doc))
+    changed["experiments"]["sum"]["measured_at"] = "another moment"
+    engine.write_results(tmp_path, scale, changed)
+    assert made == [1, 1]
+    newer = json.loads(json.dumps(changed))
+    newer["provenance"]["libraries"]["pyperf"] = "99.0"
+    engine.write_results(tmp_path, scale, newer)
+    assert made == [1, 1, 1]
+    suite.unlink()
+    engine.write_results(tmp_path, scale, newer)
+    assert made == [1, 1, 1, 1] and suite.is_file()

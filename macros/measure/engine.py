@@ -411,10 +411,31 @@ def pyperf_suite(doc: dict) -> dict | None:
 
 
 def write_results(root: Path, scale: Scale, doc: dict) -> tuple[Path, Path | None]:
+    """The results document and its pyperf suite, written atomically. The suite is written
+    first, and only when the timings differ from those of the results already on disk (a
+    warm or cached build then never imports pyperf, a twentieth of its time)."""
     results, suite_path = results_paths(root, scale)
+    if not (suite_path.exists() and _same_timings(_read_json(results), doc)):
+        suite = pyperf_suite(doc)
+        if suite:
+            cache.atomic_write_text(suite_path, json.dumps(suite, sort_keys=True))
+        else:
+            suite_path.unlink(missing_ok=True)
     cache.atomic_write_text(results, json.dumps(doc, indent=1, sort_keys=True))
-    suite = pyperf_suite(doc)
-    if suite:
-        cache.atomic_write_text(suite_path, json.dumps(suite, sort_keys=True))
-        return results, suite_path
-    return results, None
+    return results, (suite_path if suite_path.exists() else None)
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def _same_timings(before: dict | None, doc: dict) -> bool:
+    """Whether a suite made from `before` is the suite of `doc`: the same experiments, entry
+    for entry (a fresh measurement has new values under the same key), made with the same
+    libraries (pyperf writes the suite)."""
+    return (before is not None and before.get("experiments") == doc.get("experiments")
+            and (before.get("provenance") or {}).get("libraries") == (doc.get("provenance") or {}).get("libraries"))
