@@ -120,9 +120,18 @@ def _remember(store: dict, key: tuple, value):
 # digest of its text, its settings, Python's, Jinja's and the glue's code: a build in a new
 # process whose page text did not change (a warm rebuild, a cached one) reads the code instead
 # of compiling the page again. The glue is in the key because Jinja may fold a filter's result
-# into the code; it is read again at each miss, as `mkdocs serve` may be running while it is edited.
+# into the code; it is looked at again at each miss, as `mkdocs serve` may be running while it
+# is edited (read again only when a file's time or size changed: a build asks for it per page).
+_GLUE: dict[tuple, str] = {}
+
+
 def _glue() -> str:
-    return fingerprint(Path(__file__).resolve().parent.rglob("*.py"))
+    files = sorted(Path(__file__).resolve().parent.rglob("*.py"))
+    stamp = tuple((str(p), st.st_mtime_ns, st.st_size) for p in files for st in (p.stat(),))
+    if stamp not in _GLUE:
+        _GLUE.clear()
+        _GLUE[stamp] = fingerprint(files)
+    return _GLUE[stamp]
 
 
 def _page_code(digest: str):
@@ -287,11 +296,41 @@ def reuse_search_entries() -> None:
 
 
 # MkDocs lists the theme's files on every build, filtering Material's some fourteen thousand
-# (its icons, mostly) one by one: a tenth of a second of each rebuild under `mkdocs serve`,
-# where the installed theme does not change. The list is made once per process; a theme with
-# a folder of overrides (custom_dir, which a contributor may be editing) is listed every
-# time, as before.
+# (its icons, mostly) one by one: a tenth of a second of each build, and of each rebuild under
+# `mkdocs serve`, where the installed theme does not change. The list is made once, kept in
+# memory and in COMPILED's folder, by the theme's folders (and their times), the patterns
+# that filter them, and MkDocs' and the theme's versions; a theme with a folder of overrides
+# (custom_dir, which a contributor may be editing) is listed every time, as before.
 _THEME_FILES: dict[tuple, list[tuple[str, str]]] = {}
+
+
+def _mtime(folder: str) -> int | None:
+    try:
+        return os.stat(folder).st_mtime_ns
+    except OSError:
+        return None
+
+
+def _versions() -> tuple:
+    """MkDocs' and the theme package's versions: an upgrade changes the files."""
+    import mkdocs
+    try:
+        import material
+    except ImportError:
+        material = None
+    return getattr(mkdocs, "__version__", None), getattr(material, "__version__", None)
+
+
+def _kept_theme_files(digest: str) -> list[tuple[str, str]] | None:
+    data = COMPILED.get(digest)
+    try:
+        kept = json.loads(data) if data is not None else None
+    except ValueError:
+        return None
+    if not (isinstance(kept, list) and all(isinstance(e, list) and len(e) == 2
+                                           and all(isinstance(x, str) for x in e) for e in kept)):
+        return None
+    return [(path, folder) for path, folder in kept]
 
 
 def reuse_theme_files() -> None:
@@ -306,13 +345,19 @@ def reuse_theme_files() -> None:
     def add_files_from_theme(self, env, config):
         if getattr(config.theme, "custom_dir", None):     # a folder of overrides, maybe being edited
             return original(self, env, config)
-        key = (tuple(str(d) for d in config.theme.dirs), tuple(config.theme.static_templates),
-               tuple(utils.markdown_extensions))
+        dirs = tuple(str(d) for d in config.theme.dirs)
+        key = (dirs, tuple(_mtime(d) for d in dirs), tuple(config.theme.static_templates),
+               tuple(utils.markdown_extensions), _versions())
         found = _THEME_FILES.get(key)
         if found is None:
-            every = Files([])            # no page of the docs to override a theme file
-            original(every, env, config)
-            found = _THEME_FILES[key] = [(f.src_uri, f.src_dir) for f in every]
+            digest = "theme-" + hashlib.sha256(repr(key).encode("utf-8")).hexdigest()
+            found = _kept_theme_files(digest)
+            if found is None:
+                every = Files([])            # no page of the docs to override a theme file
+                original(every, env, config)
+                found = [(f.src_uri, f.src_dir) for f in every]
+                COMPILED.put(digest, json.dumps(found).encode("utf-8"))
+            _THEME_FILES[key] = found
         for path, src_dir in found:
             if self.get_file_from_path(path) is None:   # the docs' own file wins, as in MkDocs
                 self.append(File(path, src_dir, config.site_dir, config.use_directory_urls))

@@ -404,9 +404,9 @@ def test_a_highlighted_block_is_kept_by_everything_that_shapes_it():
 
 
 def test_the_installed_themes_files_are_listed_once_and_the_docs_own_file_still_wins(root, monkeypatch):
-    """Under `mkdocs serve` the theme's files are listed once per process (its ~14,000 icons
-    are filtered one by one on each listing); each build still gets the same files as MkDocs'
-    own listing, and a file of the docs at a theme file's path still replaces it."""
+    """The theme's files are listed once, and kept (its ~14,000 icons are filtered one by one
+    on each listing); each build still gets the same files as MkDocs' own listing, and a file
+    of the docs at a theme file's path still replaces it."""
     import logging
     from mkdocs.config import load_config
     from mkdocs.structure.files import File, Files
@@ -424,6 +424,7 @@ def test_the_installed_themes_files_are_listed_once_and_the_docs_own_file_still_
     assert len(mkdocs_own) > 10
     listings = []
     monkeypatch.setattr(rebuilds, "_THEME_FILES", {})
+    monkeypatch.setattr(rebuilds, "COMPILED", rebuilds._Compiled())
     monkeypatch.setattr(Files, "add_files_from_theme", original)
     real_list = type(env).list_templates
     monkeypatch.setattr(type(env), "list_templates",
@@ -437,6 +438,12 @@ def test_the_installed_themes_files_are_listed_once_and_the_docs_own_file_still_
     assert len(listings) == 1
     assert [(f.src_uri, f.src_dir, f.dest_uri) for f in first] == [(f.src_uri, f.src_dir, f.dest_uri) for f in mkdocs_own]
     assert second.get_file_from_path(ours.src_uri) is ours and len(second) == len(mkdocs_own)
+    # A new process: nothing in memory, the list read from the kept store, not listed again.
+    rebuilds._THEME_FILES.clear()
+    rebuilds.COMPILED.store = {k: v for k, v in rebuilds.COMPILED.store.items() if k.startswith("theme-")}
+    third = Files([])
+    third.add_files_from_theme(env, config)
+    assert len(listings) == 1 and [f.src_uri for f in third] == [f.src_uri for f in first]
 
 
 def test_kept_templates_unused_for_a_month_are_swept(tmp_path):
