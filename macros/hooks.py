@@ -56,6 +56,7 @@ def on_pre_build(config) -> None:
     rebuilds.reuse_search_entries()
     rebuilds.reuse_highlighting()
     rebuilds.reuse_theme_files()
+    rebuilds.reuse_page_renders()
 
 
 def on_build_error(error: Exception, **kwargs) -> None:

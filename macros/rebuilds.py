@@ -9,6 +9,7 @@ lives here, for the life of the process:
   project's cache folder, so that the next `mkdocs build` does not compile them again either
   (a third of a warm rebuild's time);
 - the list of the installed theme's files;
+- each unchanged page's conversion from Markdown to HTML (in memory only);
 - each code block as Pygments highlighted it, and each page's search entries, in memory and
   on disk beside the templates (the same listings, evidence and pages on every build);
 - what the pages were rendered from (results, ledger, other machines, the glue's code), so
@@ -20,6 +21,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import logging
 import marshal
 import os
 import re
@@ -293,6 +295,143 @@ def reuse_search_entries() -> None:
 
     add_entry_from_context._chapter_reuses = True
     SearchIndex.add_entry_from_context = add_entry_from_context
+
+
+# Under `mkdocs serve` every unchanged page's Markdown is converted to HTML again on each
+# rebuild: a third of a rebuild here. The conversion is a pure function of the page's
+# Markdown (after the macros), its place, the other files' places, the Markdown and link
+# settings, and the files its snippets (pymdownx.snippets: the listings) include, so a
+# rebuild in the same process reuses what it gave, the HTML, the table of contents, the title
+# and the anchors, while every included file is as it was. Only a conversion that logged
+# nothing and included only files is kept: a page with a warning is converted, and warns, on
+# every build as before.
+_PAGE_RENDERS: dict[tuple, dict] = {}
+_INCLUDED: list[list[str | None]] = []     # the files snippets include, for each render under way
+
+
+def _watch_snippets() -> None:
+    """Note each file pymdownx.snippets includes (None for one it could not find, or a URL)."""
+    try:
+        from pymdownx.snippets import SnippetPreprocessor
+    except ImportError:
+        return
+    find, fetch = SnippetPreprocessor.get_snippet_path, SnippetPreprocessor.download
+    if getattr(find, "_chapter_watches", False):
+        return
+
+    def get_snippet_path(self, path):
+        found = find(self, path)
+        if _INCLUDED:
+            _INCLUDED[-1].append(found)
+        return found
+
+    def download(self, url):
+        if _INCLUDED:
+            _INCLUDED[-1].append(None)       # not a file whose time can be checked: not kept
+        return fetch(self, url)
+
+    for name in ("cache_clear", "cache_info"):      # it is an lru_cache, cleared per instance
+        if hasattr(fetch, name):
+            setattr(download, name, getattr(fetch, name))
+    get_snippet_path._chapter_watches = True
+    SnippetPreprocessor.get_snippet_path = get_snippet_path
+    SnippetPreprocessor.download = download
+
+
+def _stamps(paths) -> dict[str, tuple[int, int]] | None:
+    """Each file's time and size, or None if one is gone."""
+    out = {}
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        out[path] = (st.st_mtime_ns, st.st_size)
+    return out
+
+
+class _Heard(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.INFO:
+            self.records.append(record)
+
+
+def _with_macro_html(markdown: str, extensions: list) -> str | None:
+    """The page's Markdown as its conversion sees it: each macro's token (safe_html, a new
+    one on every build) replaced by the macro's HTML, and the extensions named. None when an
+    extension is an object this cannot name exactly (its conversion is not kept)."""
+    from . import safe_html
+    names = []
+    for ext in extensions:
+        if isinstance(ext, str):
+            names.append(ext)
+        elif isinstance(ext, safe_html.ProtectExtension):
+            vault = ext.vault
+            markdown = vault.pattern.sub(lambda m, v=vault: f"\0{v.items[int(m.group(1))]}\0", markdown)
+            names.append("chapter-protect")
+        else:
+            return None
+    return f"{names!r}\0{markdown}"
+
+
+def reuse_page_renders() -> None:
+    """Convert each page's Markdown once per process (left as it is if Page no longer has the
+    shape this was written against)."""
+    from mkdocs.structure.pages import Page
+    _watch_snippets()
+    original = getattr(Page, "render", None)
+    if original is None or getattr(original, "_chapter_reuses", False):
+        return
+
+    def render(self, config, files):
+        try:
+            text = _with_macro_html(self.markdown, config["markdown_extensions"])
+            places = tuple((f.src_uri, f.dest_uri, str(f.inclusion)) for f in files)
+            key = (self.file.src_uri, text, places, repr(config["mdx_configs"]),
+                   config.use_directory_urls, repr(config.validation))
+        except (AttributeError, KeyError, TypeError):
+            return original(self, config, files)
+        if text is None:
+            return original(self, config, files)
+        kept = _PAGE_RENDERS.get(key)
+        if kept is not None and _stamps(kept["included"]) == kept["included"]:
+            self.content = kept["content"]
+            self.toc = copy.deepcopy(kept["toc"])
+            self._title_from_render = kept["title"]
+            self.present_anchor_ids = set(kept["anchors"])
+            if "links" in kept:
+                self.links_to_anchors = {files.get_file_from_path(uri): dict(anchors)
+                                         for uri, anchors in kept["links"].items()}
+            return None
+        heard = _Heard()
+        loggers = (logging.getLogger(), logging.getLogger("mkdocs"))
+        for logger in loggers:
+            logger.addHandler(heard)
+        _INCLUDED.append([])
+        try:
+            original(self, config, files)
+        finally:
+            included = _INCLUDED.pop()
+            for logger in loggers:
+                logger.removeHandler(heard)
+        stamps = None if None in included else _stamps(included)
+        if heard.records or stamps is None:
+            return None
+        kept = {"content": self.content, "toc": copy.deepcopy(self.toc), "title": self._title_from_render,
+                "anchors": set(self.present_anchor_ids), "included": stamps}
+        links = getattr(self, "links_to_anchors", None)
+        if isinstance(links, dict):
+            kept["links"] = {f.src_uri: dict(anchors) for f, anchors in links.items()}
+        _remember(_PAGE_RENDERS, key, kept)
+        return None
+
+    render._chapter_reuses = True
+    render.__wrapped__ = original
+    Page.render = render
 
 
 # MkDocs lists the theme's files on every build, filtering Material's some fourteen thousand

@@ -465,3 +465,93 @@ def test_kept_templates_unused_for_a_month_are_swept(tmp_path):
     assert fresh.sweep() == 1
     assert sorted(p.name for p in store.folder.iterdir()) == ["page-new", "page-read"]
     assert fresh.sweep() == 0                          # once per process and folder
+
+
+RENDER_TWICE = """
+import logging, sys
+from pathlib import Path
+logging.basicConfig(level=logging.INFO)
+from mkdocs.commands.build import build
+from mkdocs.config import load_config
+import mkdocs.structure.pages as pages
+sys.path.insert(0, sys.argv[1])
+from macros import rebuilds
+calls = []
+converted = pages.Page.render
+def counted(self, config, files):
+    calls.append(self.file.src_uri)
+    return converted(self, config, files)
+pages.Page.render = counted
+rebuilds.reuse_page_renders()
+def once(site):
+    calls.clear()
+    build(load_config(site_dir=site))
+    print(site, sorted(calls))
+once("one")
+once("two")                                            # nothing changed
+Path("snip.txt").write_text("the listing, edited\\n")  # a file a snippet includes
+once("three")
+"""
+
+
+def test_a_rebuild_in_the_same_process_converts_only_what_may_have_changed(root, tmp_path):
+    """Under `mkdocs serve` a page whose Markdown, included files and settings are unchanged
+    is not converted again; a page that warned is converted (and warns) every time; a page
+    whose snippet file was edited is converted again and shows the edit."""
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "mkdocs.yml").write_text(
+        "site_name: t\nmarkdown_extensions:\n  - pymdownx.snippets:\n      base_path: ['.']\n")
+    (tmp_path / "snip.txt").write_text("the listing\n")
+    (tmp_path / "docs" / "index.md").write_text('# Home\n\n```\n--8<-- "snip.txt"\n```\n')
+    (tmp_path / "docs" / "warns.md").write_text("# Warns\n\nA [link](missing.md) to nothing.\n")
+    out = subprocess.run([sys.executable, "-c", RENDER_TWICE, str(root)], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    lines = dict(line.split(" ", 1) for line in out.stdout.splitlines())
+    assert lines == {"one": "['index.md', 'warns.md']", "two": "['warns.md']", "three": "['index.md', 'warns.md']"}
+    assert out.stderr.count("missing.md") >= 3                     # warned on each build
+    assert "the listing" in (tmp_path / "two" / "index.html").read_text()
+    assert "the listing, edited" in (tmp_path / "three" / "index.html").read_text()
+
+
+SWAP_RESULTS_IN_PROCESS = """
+import os, sys
+from mkdocs.commands.build import build
+from mkdocs.config import load_config
+first, second, a, b = sys.argv[1:5]
+os.environ["CHAPTER_RESULTS"] = a
+build(load_config(site_dir=first))
+os.environ["CHAPTER_RESULTS"] = b        # other figures under the same page text
+build(load_config(site_dir=second))
+"""
+
+
+def test_a_rebuild_in_the_same_process_with_other_figures_writes_them(root, tmp_path):
+    """The pages' text is the same but a figure is not: every page whose macros' HTML changed
+    is converted again (a page here differs only inside one macro's HTML), and the site is
+    byte for byte a fresh build's."""
+    from conftest import copy_project
+    proj = copy_project(tmp_path / "p")
+    (proj / "docs" / "one-figure.md").write_text("# One figure\n\nRAM / L1: {{ fig('latency.ram_over_l1') }}.\n")
+    a = root / "tests/corpus/fake-amd-epyc.quick.json"
+    doc = json.loads(a.read_text())      # the same machine, one figure measured twice as large
+    ratio = doc["experiments"]["latency"]["facts"]["ram_over_l1"]
+    ratio.update({k: 2 * ratio[k] for k in ("value", "low", "high")})
+    b = tmp_path / "other" / a.name      # the same name: the note atop each page is the same
+    b.parent.mkdir()
+    b.write_text(json.dumps(doc))
+    shutil.copy(a.with_name(a.name.replace(".json", ".pyperf.json")), b.parent)
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1764979200"}
+    env.pop("CHAPTER_RESULTS", None)
+    out = subprocess.run([sys.executable, "-c", SWAP_RESULTS_IN_PROCESS, str(tmp_path / "a"), str(tmp_path / "b"),
+                          str(a), str(b)], cwd=proj, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    fresh = subprocess.run([sys.executable, "-m", "mkdocs", "build", "-q", "-d", str(tmp_path / "fresh")], cwd=proj,
+                           env={**env, "CHAPTER_RESULTS": str(b)}, capture_output=True, text=True, timeout=300)
+    assert fresh.returncode == 0, fresh.stderr[-3000:]
+    again, new = tmp_path / "b", tmp_path / "fresh"
+    files = sorted(p.relative_to(new) for p in new.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(again) for p in again.rglob("*") if p.is_file())
+    assert [str(f) for f in files if (again / f).read_bytes() != (new / f).read_bytes()] == []
+    one = "one-figure/index.html"
+    assert (tmp_path / "a" / one).read_bytes() != (again / one).read_bytes()
