@@ -101,6 +101,28 @@ class _Compiled(jinja2.BytecodeCache):
 COMPILED = _Compiled()
 
 
+def _wrap_once(owner, name: str, make) -> None:
+    """Replace owner.name by make(original), once per process (a rebuild under `mkdocs
+    serve` installs the hooks again); left as it is if the library has no such name."""
+    original = getattr(owner, name, None)
+    if original is None or getattr(original, "_chapter_reuses", False):
+        return
+    wrapper = make(original)
+    wrapper._chapter_reuses = True
+    wrapper.__wrapped__ = original
+    setattr(owner, name, wrapper)
+
+
+def _kept_json(digest: str, valid) -> object | None:
+    """What COMPILED keeps under `digest` as JSON, if it reads and `valid` accepts it."""
+    data = COMPILED.get(digest)
+    try:
+        kept = json.loads(data) if data is not None else None
+    except ValueError:
+        return None
+    return kept if kept is not None and valid(kept) else None
+
+
 # Under `mkdocs serve` every edit rebuilds every page, most of them unchanged. Two parts of
 # a page's build are pure functions of what the page holds, so a rebuild in the same process
 # reuses them for the pages whose text did not change (the first build does all the work):
@@ -203,23 +225,21 @@ def reuse_highlighting() -> None:
         from pymdownx import highlight as module
     except ImportError:
         return
-    original = getattr(module, "highlight", None)
-    if original is None or getattr(original, "_chapter_reuses", False):
-        return
 
-    def highlight(code, lexer, formatter, outfile=None):
-        key = _highlight_key(code, lexer, formatter) if outfile is None and isinstance(code, str) else None
-        if key is None:
-            return original(code, lexer, formatter, outfile)
-        kept = COMPILED.get(key)
-        if kept is not None:
-            return kept.decode("utf-8")
-        html = original(code, lexer, formatter)
-        COMPILED.put(key, html.encode("utf-8"))
-        return html
+    def make(original):
+        def highlight(code, lexer, formatter, outfile=None):
+            key = _highlight_key(code, lexer, formatter) if outfile is None and isinstance(code, str) else None
+            if key is None:
+                return original(code, lexer, formatter, outfile)
+            kept = COMPILED.get(key)
+            if kept is not None:
+                return kept.decode("utf-8")
+            html = original(code, lexer, formatter)
+            COMPILED.put(key, html.encode("utf-8"))
+            return html
+        return highlight
 
-    highlight._chapter_reuses = True
-    module.highlight = highlight
+    _wrap_once(module, "highlight", make)
 
 
 _PRE = re.compile(r"(<pre\b[^>]*>)(.*?)(</pre>)", re.S)
@@ -250,15 +270,6 @@ def _search_digest(key: tuple) -> str:
     return "search-" + hashlib.sha256(described.encode("utf-8")).hexdigest()
 
 
-def _kept_entries(digest: str) -> list | None:
-    data = COMPILED.get(digest)
-    try:
-        kept = json.loads(data) if data is not None else None
-    except ValueError:
-        return None
-    return kept if isinstance(kept, list) and all(isinstance(e, dict) for e in kept) else None
-
-
 def reuse_search_entries() -> None:
     """Read each rendered page into search entries once per process (Material's SearchIndex;
     left as it is if its shape is not the one this was written against)."""
@@ -266,35 +277,33 @@ def reuse_search_entries() -> None:
         from material.plugins.search.plugin import SearchIndex
     except ImportError:
         return
-    original = getattr(SearchIndex, "add_entry_from_context", None)
-    if original is None or getattr(original, "_chapter_reuses", False):
-        return
 
-    def add_entry_from_context(self, page):
-        entries = getattr(self, "entries", None)
-        if not isinstance(entries, list):
-            return original(self, page)
-        key = (page.url, page.title, page.content, str(page.toc), repr(page.meta))
-        kept = _SEARCH_ENTRIES.get(key)
-        if kept is None:
-            digest = _search_digest(key)
-            kept = _kept_entries(digest)
+    def make(original):
+        def add_entry_from_context(self, page):
+            entries = getattr(self, "entries", None)
+            if not isinstance(entries, list):
+                return original(self, page)
+            key = (page.url, page.title, page.content, str(page.toc), repr(page.meta))
+            kept = _SEARCH_ENTRIES.get(key)
             if kept is None:
-                start = len(entries)
-                content = page.content
-                try:
-                    page.content = code_without_highlighting(content)
-                    original(self, page)
-                finally:
-                    page.content = content
-                kept = entries[start:]
-                del entries[start:]          # added below, as a kept page's are
-                COMPILED.put(digest, json.dumps(kept).encode("utf-8"))   # key order kept: the index keeps it
-            _remember(_SEARCH_ENTRIES, key, kept)
-        entries.extend(copy.deepcopy(kept))
+                digest = _search_digest(key)
+                kept = _kept_json(digest, lambda v: isinstance(v, list) and all(isinstance(e, dict) for e in v))
+                if kept is None:
+                    start = len(entries)
+                    content = page.content
+                    try:
+                        page.content = code_without_highlighting(content)
+                        original(self, page)
+                    finally:
+                        page.content = content
+                    kept = entries[start:]
+                    del entries[start:]          # added below, as a kept page's are
+                    COMPILED.put(digest, json.dumps(kept).encode("utf-8"))   # key order kept: the index keeps it
+                _remember(_SEARCH_ENTRIES, key, kept)
+            entries.extend(copy.deepcopy(kept))
+        return add_entry_from_context
 
-    add_entry_from_context._chapter_reuses = True
-    SearchIndex.add_entry_from_context = add_entry_from_context
+    _wrap_once(SearchIndex, "add_entry_from_context", make)
 
 
 # Under `mkdocs serve` every unchanged page's Markdown is converted to HTML again on each
@@ -383,55 +392,52 @@ def reuse_page_renders() -> None:
     shape this was written against)."""
     from mkdocs.structure.pages import Page
     _watch_snippets()
-    original = getattr(Page, "render", None)
-    if original is None or getattr(original, "_chapter_reuses", False):
-        return
 
-    def render(self, config, files):
-        try:
-            text = _with_macro_html(self.markdown, config["markdown_extensions"])
-            places = tuple((f.src_uri, f.dest_uri, str(f.inclusion)) for f in files)
-            key = (self.file.src_uri, text, places, repr(config["mdx_configs"]),
-                   config.use_directory_urls, repr(config.validation))
-        except (AttributeError, KeyError, TypeError):
-            return original(self, config, files)
-        if text is None:
-            return original(self, config, files)
-        kept = _PAGE_RENDERS.get(key)
-        if kept is not None and _stamps(kept["included"]) == kept["included"]:
-            self.content = kept["content"]
-            self.toc = copy.deepcopy(kept["toc"])
-            self._title_from_render = kept["title"]
-            self.present_anchor_ids = set(kept["anchors"])
-            if "links" in kept:
-                self.links_to_anchors = {files.get_file_from_path(uri): dict(anchors)
-                                         for uri, anchors in kept["links"].items()}
-            return None
-        heard = _Heard()
-        loggers = (logging.getLogger(), logging.getLogger("mkdocs"))
-        for logger in loggers:
-            logger.addHandler(heard)
-        _INCLUDED.append([])
-        try:
-            original(self, config, files)
-        finally:
-            included = _INCLUDED.pop()
+    def make(original):
+        def render(self, config, files):
+            try:
+                text = _with_macro_html(self.markdown, config["markdown_extensions"])
+                places = tuple((f.src_uri, f.dest_uri, str(f.inclusion)) for f in files)
+                key = (self.file.src_uri, text, places, repr(config["mdx_configs"]),
+                       config.use_directory_urls, repr(config.validation))
+            except (AttributeError, KeyError, TypeError):
+                return original(self, config, files)
+            if text is None:
+                return original(self, config, files)
+            kept = _PAGE_RENDERS.get(key)
+            if kept is not None and _stamps(kept["included"]) == kept["included"]:
+                self.content = kept["content"]
+                self.toc = copy.deepcopy(kept["toc"])
+                self._title_from_render = kept["title"]
+                self.present_anchor_ids = set(kept["anchors"])
+                if "links" in kept:
+                    self.links_to_anchors = {files.get_file_from_path(uri): dict(anchors)
+                                             for uri, anchors in kept["links"].items()}
+                return None
+            heard = _Heard()
+            loggers = (logging.getLogger(), logging.getLogger("mkdocs"))
             for logger in loggers:
-                logger.removeHandler(heard)
-        stamps = None if None in included else _stamps(included)
-        if heard.records or stamps is None:
+                logger.addHandler(heard)
+            _INCLUDED.append([])
+            try:
+                original(self, config, files)
+            finally:
+                included = _INCLUDED.pop()
+                for logger in loggers:
+                    logger.removeHandler(heard)
+            stamps = None if None in included else _stamps(included)
+            if heard.records or stamps is None:
+                return None
+            kept = {"content": self.content, "toc": copy.deepcopy(self.toc), "title": self._title_from_render,
+                    "anchors": set(self.present_anchor_ids), "included": stamps}
+            links = getattr(self, "links_to_anchors", None)
+            if isinstance(links, dict):
+                kept["links"] = {f.src_uri: dict(anchors) for f, anchors in links.items()}
+            _remember(_PAGE_RENDERS, key, kept)
             return None
-        kept = {"content": self.content, "toc": copy.deepcopy(self.toc), "title": self._title_from_render,
-                "anchors": set(self.present_anchor_ids), "included": stamps}
-        links = getattr(self, "links_to_anchors", None)
-        if isinstance(links, dict):
-            kept["links"] = {f.src_uri: dict(anchors) for f, anchors in links.items()}
-        _remember(_PAGE_RENDERS, key, kept)
-        return None
+        return render
 
-    render._chapter_reuses = True
-    render.__wrapped__ = original
-    Page.render = render
+    _wrap_once(Page, "render", make)
 
 
 # MkDocs lists the theme's files on every build, filtering Material's some fourteen thousand
@@ -440,7 +446,7 @@ def reuse_page_renders() -> None:
 # memory and in COMPILED's folder, by the theme's folders (and their times), the patterns
 # that filter them, and MkDocs' and the theme's versions; a theme with a folder of overrides
 # (custom_dir, which a contributor may be editing) is listed every time, as before.
-_THEME_FILES: dict[tuple, list[tuple[str, str]]] = {}
+_THEME_FILES: dict[tuple, list[list[str]]] = {}
 
 
 def _mtime(folder: str) -> int | None:
@@ -460,50 +466,39 @@ def _versions() -> tuple:
     return getattr(mkdocs, "__version__", None), getattr(material, "__version__", None)
 
 
-def _kept_theme_files(digest: str) -> list[tuple[str, str]] | None:
-    data = COMPILED.get(digest)
-    try:
-        kept = json.loads(data) if data is not None else None
-    except ValueError:
-        return None
-    if not (isinstance(kept, list) and all(isinstance(e, list) and len(e) == 2
-                                           and all(isinstance(x, str) for x in e) for e in kept)):
-        return None
-    return [(path, folder) for path, folder in kept]
-
-
 def reuse_theme_files() -> None:
     """List the installed theme's files once (left as it is if Files no longer has the method
     this was written against)."""
     from mkdocs import utils
     from mkdocs.structure.files import File, Files
-    original = getattr(Files, "add_files_from_theme", None)
-    if original is None or getattr(original, "_chapter_reuses", False):
-        return
 
-    def add_files_from_theme(self, env, config):
-        if getattr(config.theme, "custom_dir", None):     # a folder of overrides, maybe being edited
-            return original(self, env, config)
-        dirs = tuple(str(d) for d in config.theme.dirs)
-        key = (dirs, tuple(_mtime(d) for d in dirs), tuple(config.theme.static_templates),
-               tuple(utils.markdown_extensions), _versions())
-        found = _THEME_FILES.get(key)
-        if found is None:
-            digest = "theme-" + hashlib.sha256(repr(key).encode("utf-8")).hexdigest()
-            found = _kept_theme_files(digest)
+    def pairs(value) -> bool:
+        return isinstance(value, list) and all(
+            isinstance(e, list) and len(e) == 2 and all(isinstance(x, str) for x in e) for e in value)
+
+    def make(original):
+        def add_files_from_theme(self, env, config):
+            if getattr(config.theme, "custom_dir", None):     # a folder of overrides, maybe being edited
+                return original(self, env, config)
+            dirs = tuple(str(d) for d in config.theme.dirs)
+            key = (dirs, tuple(_mtime(d) for d in dirs), tuple(config.theme.static_templates),
+                   tuple(utils.markdown_extensions), _versions())
+            found = _THEME_FILES.get(key)
             if found is None:
-                every = Files([])            # no page of the docs to override a theme file
-                original(every, env, config)
-                found = [(f.src_uri, f.src_dir) for f in every]
-                COMPILED.put(digest, json.dumps(found).encode("utf-8"))
-            _THEME_FILES[key] = found
-        for path, src_dir in found:
-            if self.get_file_from_path(path) is None:   # the docs' own file wins, as in MkDocs
-                self.append(File(path, src_dir, config.site_dir, config.use_directory_urls))
+                digest = "theme-" + hashlib.sha256(repr(key).encode("utf-8")).hexdigest()
+                found = _kept_json(digest, pairs)
+                if found is None:
+                    every = Files([])            # no page of the docs to override a theme file
+                    original(every, env, config)
+                    found = [[f.src_uri, f.src_dir] for f in every]
+                    COMPILED.put(digest, json.dumps(found).encode("utf-8"))
+                _THEME_FILES[key] = found
+            for path, src_dir in found:
+                if self.get_file_from_path(path) is None:   # the docs' own file wins, as in MkDocs
+                    self.append(File(path, src_dir, config.site_dir, config.use_directory_urls))
+        return add_files_from_theme
 
-    add_files_from_theme._chapter_reuses = True
-    add_files_from_theme.__wrapped__ = original
-    Files.add_files_from_theme = add_files_from_theme
+    _wrap_once(Files, "add_files_from_theme", make)
 
 
 _RENDERED_FROM: list[str] = []    # the fingerprint of the last build's inputs, if any
