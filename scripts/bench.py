@@ -170,6 +170,8 @@ def report(scale: str, load: dict, cold: list[dict], warm: dict, cached: dict,
            edits: dict[str, list[float]], ratios: list[dict[str, dict]]) -> str:
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = ["# Benchmark of the build", "",
+             "<!-- Written by scripts/bench.py (--write): every figure below is its output or one of "
+             "the engine's constants. Run it again rather than editing this file. -->", "",
              f"`python scripts/bench.py --scale {scale}`, {now}, {os.cpu_count()} CPUs. "
              f"Load before it started: {loadcheck.describe(load)}"
              + (f" (**busy**: {load['why']})." if load["busy"] else " (quiet)."), "",
@@ -202,7 +204,7 @@ def report(scale: str, load: dict, cold: list[dict], warm: dict, cached: dict,
                       f"the method; the targets can only be judged by a run on a quiet host."]
     names = sorted(set().union(*ratios)) if ratios else []
     head = " | ".join(f"build {i}" for i in range(1, len(ratios) + 1))
-    lines += ["", f"Headline ratios: value in each cold build (± its 95% interval), and the spread "
+    lines += ["", f"Headline ratios: value in each cold build (± its {stats.LEVEL:.0%} interval), and the spread "
                   f"over the builds (max / min - 1). Target: interval within ±{TARGET_REL_CI:.0%}, "
                   f"spread within {SPREAD_TARGET:.0%}; noisy beyond ±{NOISY_REL_IQR:.0%}.", "",
               f"| ratio | {head} | spread |", "|---|" + "---|" * (len(ratios) + 1)]

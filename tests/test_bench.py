@@ -55,6 +55,7 @@ def test_report_gives_each_ratio_its_spread_over_the_builds(bench):
     assert "| warm rebuild, nothing changed (median of 3: 1.20, 1.00, 0.90) | 1.0 | 0 | |" in text
     assert "| cached only (`CHAPTER_MEASURE=cached`) | 1.5 | 0 | | |" in text
     assert "The host was busy" not in text
+    assert "Written by scripts/bench.py" in text and "(± its 95% interval)" in text
 
 
 def test_report_says_when_the_host_was_busy_around_a_build(bench):
