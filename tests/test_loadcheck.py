@@ -155,7 +155,47 @@ def test_load_summary_names_the_timed_experiments_measured_busy():
                "cadd": {"load": {"busy": True, "others_share": 0.5, "why": "x"}},     # not timed
                "alloc": {"load": {"busy": False, "others_share": 0.01, "why": ""}},
                "old": {}}                                                            # cached before
-    summary = load_summary(entries, None, timed={"sum", "alloc", "old"})
+    summary = load_summary(entries, timed={"sum", "alloc", "old"})
     assert summary == {"before_timing": None, "busy_experiments": {"sum": 0.4}, "busy": True}
-    quiet = load_summary({"alloc": entries["alloc"]}, {"busy": False}, timed={"alloc"})
+    quiet = load_summary({"alloc": entries["alloc"]}, timed={"alloc"})
     assert quiet["busy"] is False and quiet["busy_experiments"] == {}
+
+
+def test_load_summary_keeps_the_checks_made_before_the_figures_it_shows_were_timed():
+    """A result reused by a later build keeps the check made before it was timed: a busy one
+    is said, whichever build measured it; one made before an untimed experiment is not."""
+    from macros.measure.engine import load_summary
+    quiet = {"busy": False, "why": "", "loop_jitter": 0.04}
+    busy = {"busy": True, "why": "a fixed loop's time varied by 40%", "loop_jitter": 0.4}
+    calm = {"busy": False, "others_share": 0.0}
+    entries = {"sum": {"load": {**calm, "before_timing": quiet}},
+               "gil": {"load": {**calm, "before_timing": busy}},
+               "cadd": {"load": {**calm, "before_timing": {**busy, "loop_jitter": 0.9}}}}
+    summary = load_summary(entries, timed={"sum", "gil"})
+    assert summary == {"before_timing": busy, "busy_experiments": {}, "busy": True}
+    assert load_summary({"sum": entries["sum"]}, timed={"sum"}) == {
+        "before_timing": quiet, "busy_experiments": {}, "busy": False}
+    assert load_summary({"cadd": entries["cadd"]}, timed={"sum"})["busy"] is False
+
+
+def test_a_build_that_reuses_every_result_says_what_the_measuring_build_said(tmp_path, monkeypatch, root):
+    """The first build measures on a busy machine; the second reuses its results and
+    measures nothing: its provenance still says the machine was busy, and why."""
+    from macros.measure import engine
+    from macros.measure.config import SCALES
+    from macros.measure.experiments import Experiment
+    module = str(root / "macros/measure/experiments/benchmark.py")
+    timed = Experiment("sum", "t", sources=(), run=lambda c: {"facts": {}, "evidence": {}},
+                       headline=("ratio",), module=module)
+    monkeypatch.setattr(engine, "_discover", lambda: [timed])
+    monkeypatch.setattr(engine.record, "check_output", lambda *a, **k: [])
+    checks = []
+    busy = {"busy": True, "why": "a fixed loop's time varied by 40%", "loop_jitter": 0.4,
+            "load_average": None, "others_share": 0.0, "steal_share": 0.0}
+    monkeypatch.setattr(engine.loadcheck, "before_timing", lambda: checks.append(1) or dict(busy))
+    first = engine.measure(tmp_path, mode="auto", scale=SCALES["quick"])
+    again = engine.measure(tmp_path, mode="auto", scale=SCALES["quick"])
+    assert checks == [1], "the second build measured something"
+    assert again["experiments"]["sum"]["cached"] is True
+    assert first["provenance"]["load"]["before_timing"] == busy
+    assert again["provenance"]["load"] == first["provenance"]["load"]

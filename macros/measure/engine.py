@@ -80,8 +80,11 @@ def needs_compiler(exp: Experiment) -> bool:
     return bool(exp.flags) or any(s.endswith((".c", ".h")) for s in exp.sources)
 
 
-def _run_one(exp: Experiment, root: Path, scale: Scale, progress: Progress) -> dict:
-    """Measure one experiment; a failure becomes a record with its reason, never an exception."""
+def _run_one(exp: Experiment, root: Path, scale: Scale, progress: Progress,
+             before: dict | None = None) -> dict:
+    """Measure one experiment; a failure becomes a record with its reason, never an exception.
+    `before` is the check made before this build's timing: kept with the result, so a later
+    build that reuses it still says how busy the machine was when it was measured."""
     t0 = time.perf_counter()
     progress("info", f"measuring {exp.name}: {exp.title} ...")
     workdir = Path(tempfile.mkdtemp(prefix=f"chapter-{exp.name}-"))
@@ -106,7 +109,7 @@ def _run_one(exp: Experiment, root: Path, scale: Scale, progress: Progress) -> d
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     payload["seconds"] = round(time.perf_counter() - t0, 3)
-    payload["load"] = span.end()
+    payload["load"] = {**span.end(), "before_timing": before}
     payload["measured_at"] = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     payload["sources"] = list(exp.sources)
     payload["machine"] = provenance.fingerprint()
@@ -292,7 +295,7 @@ def measure(root: Path, *, mode: str, scale: Scale, progress: Progress | None = 
                     if cached and cached.get("status") == "ok":
                         payload = cached
                     else:
-                        payload = _run_one(exp, root, scale, progress)
+                        payload = _run_one(exp, root, scale, progress, before=load)
                         store.save(exp.name, key, payload)
                     entries[exp.name] = {**payload, "key": key, "cached": payload is cached}
                     done.append(exp.name)
@@ -303,7 +306,7 @@ def measure(root: Path, *, mode: str, scale: Scale, progress: Progress | None = 
                      + f"; its programs were stopped. Kept: {', '.join(done) or 'nothing new'}. "
                      f"The next build measures only {', '.join(left)}.")
             raise
-    doc = build_document(root, scale, experiments, entries, load)
+    doc = build_document(root, scale, experiments, entries)
     write_results(root, scale, doc)
     return doc
 
@@ -373,22 +376,27 @@ def cflags_of(experiments: list[Experiment]) -> dict[str, list[str]]:
     return {e.name: list(e.flags) for e in experiments if e.flags}
 
 
-def load_summary(entries: dict, before: dict | None, timed: set[str]) -> dict:
-    """How busy the machine was when the figures in `entries` were measured: the check before
-    this build's timing (None if it measured nothing), and each timed experiment (one with
-    headline figures) measured on a busy machine, with the share of CPU time others used."""
-    busy = {name: e["load"].get("others_share") for name, e in entries.items()
-            if name in timed and isinstance(e.get("load"), dict) and e["load"].get("busy")}
+def load_summary(entries: dict, timed: set[str]) -> dict:
+    """How busy the machine was when the figures in `entries` were measured: the checks made
+    before timing them (kept with each result, whichever build measured it; the busiest one if
+    any was busy), and each timed experiment (one with headline figures) measured on a busy
+    machine, with the share of CPU time others used."""
+    loads = {name: e["load"] for name, e in entries.items()
+             if name in timed and isinstance(e.get("load"), dict)}
+    busy = {name: load.get("others_share") for name, load in loads.items() if load.get("busy")}
+    checks = [c for c in (load.get("before_timing") for load in loads.values()) if isinstance(c, dict)]
+    busy_checks = [c for c in checks if c.get("busy")]
+    before = (max(busy_checks, key=lambda c: c.get("loop_jitter") or 0) if busy_checks
+              else checks[-1] if checks else None)
     return {"before_timing": before, "busy_experiments": busy,
-            "busy": bool(busy) or bool(before and before.get("busy"))}
+            "busy": bool(busy) or bool(busy_checks)}
 
 
-def build_document(root: Path, scale: Scale, experiments: list[Experiment], entries: dict,
-                   load: dict | None = None) -> dict:
+def build_document(root: Path, scale: Scale, experiments: list[Experiment], entries: dict) -> dict:
     return {
         "schema": RESULTS_SCHEMA,
         "provenance": {**provenance.collect(root, scale.as_dict(), cflags_of(experiments)),
-                       "load": load_summary(entries, load, {e.name for e in experiments if e.headline})},
+                       "load": load_summary(entries, {e.name for e in experiments if e.headline})},
         "experiments": {e.name: entries[e.name] for e in experiments if e.name in entries},
         "declared": {e.name: {"module": _shown_path(e.module, root), "sources": list(e.sources),
                               "facts": {f.name: {"kind": f.kind, "unit": f.unit, "source": f.source}
