@@ -93,3 +93,16 @@ def test_the_engine_refuses_an_undeclared_fact_naming_the_module(tmp_path):
             in got.stderr), got.stderr[-2000:]
     no_traceback(got.stderr)
 
+
+
+def test_a_python_without_the_engines_libraries(tmp_path):
+    """Without site-packages (python -S) neither pyperf nor cffi can be imported: one message
+    naming both and the command that installs them, before anything is measured."""
+    import sys
+    lab = Lab(tmp_path, {})
+    got = subprocess.run([sys.executable, "-S", "scripts/measure.py", "--scale", "quick"], cwd=lab.path,
+                         capture_output=True, text=True, timeout=120)
+    assert got.returncode == 2, got.stderr[-2000:]
+    assert "has no pyperf and no cffi" in got.stderr and "-m pip install -r requirements.txt" in got.stderr
+    assert "measuring" not in got.stderr and not (lab.path / ".chapter-cache" / "quick").exists()
+    no_traceback(got.stderr)

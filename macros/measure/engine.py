@@ -4,12 +4,14 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import difflib
+import importlib.util
 import json
 import logging
 import os
 import platform
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -214,6 +216,7 @@ def measure(root: Path, *, mode: str, scale: Scale, progress: Progress | None = 
     experiments = _discover()
     check_only(only, experiments)
     check_sources(root, experiments)
+    check_libraries()
     machine = provenance.fingerprint()
     try:
         toolchain.compiler()
@@ -320,6 +323,22 @@ def check_only(only: list[str] | None, experiments: list[Experiment]) -> None:
             raise InputError(f"--only {name}: no experiment of that name"
                              + (f"; did you mean {' or '.join(near)}?" if near else "")
                              + f" Experiments: {', '.join(known)}")
+
+
+# The libraries the engine itself needs (numpy is optional: its figures are "not measured").
+LIBRARIES = {"pyperf": "to write the timings as a pyperf suite",
+             "cffi": "to build the C functions that Python times"}
+
+
+def check_libraries(find=importlib.util.find_spec) -> None:
+    """Refuse, before anything is measured, a Python without the engine's libraries: else the
+    run would end in a traceback once the measuring is done."""
+    missing = [name for name in LIBRARIES if find(name) is None]
+    if missing:
+        raise InputError(f"{sys.executable} has no {' and no '.join(missing)} "
+                         f"({'; '.join(f'{m}: {LIBRARIES[m]}' for m in missing)}). Run it in the "
+                         f"project's virtual environment, or install the requirements into this Python: "
+                         f"{sys.executable} -m pip install -r requirements.txt (README, Quick start).")
 
 
 def check_sources(root: Path, experiments: list[Experiment]) -> None:
