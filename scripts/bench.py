@@ -6,7 +6,8 @@
 Runs, one after the other: cold builds (`CHAPTER_MEASURE=fresh mkdocs build --strict`), a warm
 rebuild with nothing changed, a build from the cache only (`CHAPTER_MEASURE=cached`), and
 three prose edits under `mkdocs serve` and under `mkdocs serve --dirty` (the time from saving a
-page to the server returning it rewritten). Prints a Markdown report: the build times, and for each headline ratio (each
+page to the server returning it rewritten). Prints a Markdown report: the build times, each
+claim's verdict where it differed between the cold builds, and for each headline ratio (each
 experiment's `headline`) its value in each cold build, its 95% interval and its spread over
 the builds (max / min - 1). With --write, the report also goes to that file.
 
@@ -34,9 +35,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from macros.measure import loadcheck, stats  # noqa: E402
+from macros.measure import ledger, loadcheck, stats  # noqa: E402
 from macros.measure.config import NOISY_REL_IQR, SCALES, TARGET_REL_CI  # noqa: E402
-from macros.measure.experiments import discover  # noqa: E402
+from macros.measure.experiments import declarations, discover  # noqa: E402
+from macros.measure.results import Results  # noqa: E402
 from scripts.project_copy import copy_project as _copy  # noqa: E402
 
 
@@ -97,6 +99,36 @@ def headline(doc: dict) -> dict[str, dict]:
                                              "noisy": bool(f.get("noisy")),
                                              "rounds": (f.get("rounds") or {}).get("rounds")}
     return out
+
+
+def verdicts(doc: dict, ledger_file: Path = ROOT / "claims.toml") -> dict[str, str]:
+    """Each claim's verdict on one build's results, as the pages give it."""
+    results = Results(doc, declarations(discover()))
+    claims = ledger.load(ledger_file, results.fact_names(), results.evidence_names())
+    return {cid: ledger.evaluate(claim, results).status for cid, claim in claims.items()}
+
+
+def verdict_lines(per_build: list[dict[str, str]]) -> list[str]:
+    """The verdicts over the cold builds: how many held still, and each one that moved. A
+    verdict may move only through "borderline" (an interval across the book's bound says it
+    may); one that moved between two decided verdicts is a flip the intervals did not allow."""
+    if not per_build:
+        return []
+    names = list(per_build[0])
+    moved = [cid for cid in names if len({b.get(cid) for b in per_build}) > 1]
+    lines = ["", f"Verdicts: {len(names) - len(moved)} of {len(names)} claims gave the same verdict "
+                 f"in every cold build" + ("." if not moved else "; these moved:"), ]
+    flips = 0
+    for cid in moved:
+        seen = [b.get(cid, "—") for b in per_build]
+        decided = {v for v in seen if v not in ("borderline", "not-measured")}
+        flip = len(decided) > 1
+        flips += flip
+        lines.append(f"- `{cid}`: {' / '.join(seen)}"
+                     + (" (**a flip between decided verdicts**)" if flip else " (through borderline: its interval reached the bound)"))
+    if moved:
+        lines += ["", f"{flips} flip{'s' if flips != 1 else ''} between decided verdicts."]
+    return lines
 
 
 def host_during(doc: dict, after: dict) -> dict:
@@ -167,7 +199,8 @@ def serve_edits(proj: Path, scale: str, dirty: bool, edits: int = 3) -> list[flo
 
 
 def report(scale: str, load: dict, cold: list[dict], warm: dict, cached: dict,
-           edits: dict[str, list[float]], ratios: list[dict[str, dict]]) -> str:
+           edits: dict[str, list[float]], ratios: list[dict[str, dict]],
+           per_build: list[dict[str, str]] | None = None) -> str:
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = ["# Benchmark of the build", "",
              "<!-- Written by scripts/bench.py (--write): every figure below is its output or one of "
@@ -194,6 +227,7 @@ def report(scale: str, load: dict, cold: list[dict], warm: dict, cached: dict,
                      + (f"{stats.median(times):.2f} | | | |" if times else "no rewrite seen | | | |"))
     passed = sum(1 for b in cold if b["status"] == 0)
     lines += ["", f"`--strict`: {passed} of {len(cold)} cold builds passed."]
+    lines += verdict_lines(per_build or [])
     busy = [i for i, b in enumerate(cold, 1) if (b.get("host") or {}).get("busy")]
     if busy or load.get("busy"):
         lines += ["", f"**The host was busy** ({'before the benchmark' if load.get('busy') else ''}"
@@ -240,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load before the benchmark: {loadcheck.describe(load)}", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="chapter-bench-") as tmp:
         proj = copy_project(Path(tmp))
-        cold, ratios = [], []
+        cold, ratios, per_build = [], [], []
         for i in range(args.builds):
             for leftover in (".chapter-cache", "results", "site"):
                 shutil.rmtree(proj / leftover, ignore_errors=True)
@@ -251,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
             cold.append(b)
             ratios.append(headline(doc))
+            per_build.append(verdicts(doc, proj / "claims.toml"))
         warm = repeated(proj, args.scale, "auto")
         print(f"warm rebuild: {warm['runs']} s", file=sys.stderr)
         cached = repeated(proj, args.scale, "cached")
@@ -259,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         for how, dirty in (("mkdocs serve", False), ("mkdocs serve --dirty", True)):
             edits[how] = serve_edits(proj, args.scale, dirty)
             print(f"prose edit under {how}: {edits[how]} s", file=sys.stderr)
-    text = report(args.scale, load, cold, warm, cached, edits, ratios)
+    text = report(args.scale, load, cold, warm, cached, edits, ratios, per_build)
     print(text)
     if args.write:
         args.write.write_text(text)

@@ -1,5 +1,6 @@
 """scripts/bench.py's report, on fabricated build results (the benchmark itself runs for minutes)."""
 import importlib.util
+import re
 
 import pytest
 
@@ -82,3 +83,30 @@ def test_builds_write_bytecode_as_python_does_by_default(bench, monkeypatch):
     monkeypatch.setenv("CHAPTER_BENCH_PROBE", "kept")
     env = bench.builds_env()
     assert "PYTHONDONTWRITEBYTECODE" not in env and env["CHAPTER_BENCH_PROBE"] == "kept"
+
+
+def test_verdicts_are_the_pages_on_real_results(bench):
+    """Every claim of the ledger gets a verdict from a results file measured elsewhere; the
+    machine without a compiler leaves the C claims not measured."""
+    import json
+    full = json.loads((ROOT / "tests/corpus/x86-64-gcc-py311.json").read_text())
+    got = bench.verdicts(full)
+    ids = re.findall(r'^id = "([^"]+)"', (ROOT / "claims.toml").read_text(), re.M)
+    assert sorted(got) == sorted(ids)
+    assert set(got.values()) <= {"holds", "differs", "does-not-hold", "borderline", "not-measured"}
+    assert "not-measured" not in got.values(), got
+    bare = bench.verdicts(json.loads((ROOT / "tests/corpus/no-c-compiler.quick.json").read_text()))
+    assert bare["c-add-instruction"] == "not-measured" and bare["py-int-size"] != "not-measured"
+
+
+def test_report_names_each_verdict_that_moved_between_builds(bench):
+    same = {"a": "holds", "b": "differs", "c": "holds"}
+    lines = bench.verdict_lines([same, {**same, "b": "borderline"}, {**same, "c": "does-not-hold"}])
+    text = "\n".join(lines)
+    assert "Verdicts: 1 of 3 claims gave the same verdict in every cold build; these moved:" in text
+    assert "- `b`: differs / borderline / differs (through borderline" in text
+    assert "- `c`: holds / holds / does-not-hold (**a flip between decided verdicts**)" in text
+    assert "1 flip between decided verdicts." in text
+    assert bench.verdict_lines([same, same]) == [
+        "", "Verdicts: 3 of 3 claims gave the same verdict in every cold build."]
+    assert bench.verdict_lines([]) == []
