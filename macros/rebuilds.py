@@ -32,6 +32,8 @@ from typing import Iterable
 
 import jinja2
 
+from . import render
+
 
 class _Compiled(jinja2.BytecodeCache):
     """Compiled templates in memory, by Jinja's key for each template, and in `folder` when one
@@ -218,9 +220,20 @@ def _highlight_key(code: str, lexer, formatter) -> str | None:
     return "hl-" + hashlib.sha256(described.encode()).hexdigest()
 
 
+def _compile_rules(lexer) -> None:
+    """Pygments compiles a regex lexer's rules (hundreds of patterns for C or Python, 0.1 s)
+    the first time its class is called; uncompiled_lexer left that out, so do it now."""
+    from pygments.lexer import RegexLexerMeta
+    cls = type(lexer)
+    if isinstance(cls, RegexLexerMeta) and "_tokens" not in cls.__dict__:
+        cls(**lexer.options)
+
+
 def reuse_highlighting() -> None:
     """Highlight each code block once (left as it is if pymdownx.highlight no longer calls
-    Pygments' highlight by that name)."""
+    Pygments' highlight and get_lexer_by_name by those names). The lexer pymdownx asks for
+    only names the block in the key, so it is made without compiling its rules, which are
+    compiled only when a block is highlighted for want of a kept one."""
     try:
         from pymdownx import highlight as module
     except ImportError:
@@ -230,16 +243,47 @@ def reuse_highlighting() -> None:
         def highlight(code, lexer, formatter, outfile=None):
             key = _highlight_key(code, lexer, formatter) if outfile is None and isinstance(code, str) else None
             if key is None:
+                _compile_rules(lexer)
                 return original(code, lexer, formatter, outfile)
             kept = COMPILED.get(key)
             if kept is not None:
                 return kept.decode("utf-8")
+            _compile_rules(lexer)
             html = original(code, lexer, formatter)
             COMPILED.put(key, html.encode("utf-8"))
             return html
         return highlight
 
+    def make_getter(original):
+        def get_lexer_by_name(_alias, **options):
+            from pygments.lexer import RegexLexerMeta
+            from pygments.lexers import find_lexer_class_by_name
+            cls = find_lexer_class_by_name(_alias)          # ClassNotFound, as the original
+            if not isinstance(cls, RegexLexerMeta):
+                return original(_alias, **options)
+            return type.__call__(cls, **options)          # the instance, its rules not compiled
+        return get_lexer_by_name
+
     _wrap_once(module, "highlight", make)
+    _wrap_once(module, "get_lexer_by_name", make_getter)
+    _wrap_once(render, "highlighted", _kept_evidence_highlighting)
+
+
+def _kept_evidence_highlighting(original):
+    """render.highlighted (machine code in the claim boxes), kept like the code blocks, by
+    the text, the language, Pygments' version and the glue's code (which sets the formatter)."""
+    def highlighted(text, lang):
+        import pygments
+        key = "hl-" + hashlib.sha256(json.dumps(["render", pygments.__version__, _glue(), lang, text])
+                                     .encode()).hexdigest()
+        kept = COMPILED.get(key)
+        if kept is not None:
+            return kept.decode("utf-8")
+        html = original(text, lang)
+        if html is not None:
+            COMPILED.put(key, html.encode("utf-8"))
+        return html
+    return highlighted
 
 
 _PRE = re.compile(r"(<pre\b[^>]*>)(.*?)(</pre>)", re.S)

@@ -18,17 +18,22 @@ def esc(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
+def highlighted(text: str, lang: str) -> str | None:
+    """Pygments' HTML for `text` in language `lang`, or None when Pygments has no such lexer.
+    (The glue keeps what it returns between builds: rebuilds.reuse_highlighting.)"""
+    try:
+        from pygments import highlight
+        from pygments.formatters import HtmlFormatter
+        from pygments.lexers import get_lexer_by_name
+        return highlight(text, get_lexer_by_name(lang), HtmlFormatter(cssclass="highlight"))
+    except Exception:  # no lexer: plain text is still true
+        return None
+
+
 def pre(text: str, lang: str | None = None) -> str:
     """Verbatim text, escaped; machine code highlighted with Pygments when asked."""
-    if lang:
-        try:
-            from pygments import highlight
-            from pygments.formatters import HtmlFormatter
-            from pygments.lexers import get_lexer_by_name
-            return highlight(text, get_lexer_by_name(lang), HtmlFormatter(cssclass="highlight"))
-        except Exception:  # no lexer: plain text is still true
-            pass
-    return f'<div class="highlight"><pre><code>{esc(text)}</code></pre></div>'
+    shown = highlighted(text, lang) if lang else None
+    return shown if shown is not None else f'<div class="highlight"><pre><code>{esc(text)}</code></pre></div>'
 
 
 def badge(status: str, href: str | None = None) -> str:

@@ -278,7 +278,7 @@ def test_a_rebuild_in_the_same_process_writes_what_a_fresh_build_writes(quick_si
 
 COUNT_PAGE_COMPILES = """
 import sys, jinja2
-import pymdownx.highlight
+import pymdownx.highlight, pygments.lexer
 from material.plugins.search import plugin as search
 from mkdocs.commands.build import build
 from mkdocs.config import load_config
@@ -299,8 +299,15 @@ def read(self, data):
     indexed.append(data[:60])
     return feed(self, data)
 search.Parser.feed = read
+rules = []                                            # a lexer's rules compiled (0.1 s for C)
+process = pygments.lexer.RegexLexerMeta.process_tokendef
+def tokendef(cls, name, *args, **kwargs):
+    if name == "":
+        rules.append(cls.__name__)
+    return process(cls, name, *args, **kwargs)
+pygments.lexer.RegexLexerMeta.process_tokendef = tokendef
 build(load_config(site_dir=sys.argv[1]))
-print(len(compiled), len(highlighted), len(indexed))
+print(len(compiled), len(highlighted), len(indexed), len(rules))
 """
 
 
@@ -320,7 +327,9 @@ def test_a_build_in_a_new_process_reads_the_pages_compiled_before(quick_site, tm
         out = subprocess.run([sys.executable, "-c", COUNT_PAGE_COMPILES, str(tmp_path / site)],
                              cwd=proj, env=env, capture_output=True, text=True, timeout=300)
         assert out.returncode == 0, out.stderr[-3000:]
-        compiled, highlighted, indexed = map(int, out.stdout.split()[-3:])
+        compiled, highlighted, indexed, rules = map(int, out.stdout.split()[-4:])
+        # A lexer's rules are compiled only for a block that is highlighted.
+        assert (rules > 0) == (highlighted > 0), (highlighted, rules)
         return compiled, highlighted, indexed
 
     pages = len(list((proj / "docs").rglob("*.md")))
