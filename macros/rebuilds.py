@@ -431,9 +431,51 @@ def _with_macro_html(markdown: str, extensions: list) -> str | None:
     return f"{names!r}\0{markdown}"
 
 
+# A page's conversion is also kept in COMPILED (memory, and its folder on disk) by a digest
+# of the same key, the versions of what converts it and the glue's code: a warm or cached
+# build in a new process converts only the pages whose text changed (a tenth of a second of
+# such a build). Its table of contents is kept as the tokens MkDocs builds it from.
+def _render_digest(key: tuple) -> str:
+    import markdown
+    import mkdocs
+    import pygments
+    import pymdownx
+    versions = (mkdocs.__version__, markdown.__version__, getattr(pymdownx, "__version__", None),
+                pygments.__version__, sys.version)
+    return "render-" + hashlib.sha256(repr((key, versions, _glue())).encode()).hexdigest()
+
+
+def _toc_tokens(items) -> list[dict]:
+    return [{"name": a.title, "id": a.id, "level": a.level, "children": _toc_tokens(a.children)}
+            for a in items]
+
+
+def _keep_render(digest: str, kept: dict) -> None:
+    try:
+        data = json.dumps({**kept, "toc": _toc_tokens(kept["toc"]), "anchors": sorted(kept["anchors"]),
+                           "included": [[p, *st] for p, st in kept["included"].items()]})
+    except (TypeError, ValueError, AttributeError):
+        return
+    COMPILED.put(digest, data.encode("utf-8"))
+
+
+def _kept_render(digest: str) -> dict | None:
+    from mkdocs.structure.toc import get_toc
+    kept = _kept_json(digest, lambda k: isinstance(k, dict) and {"content", "toc", "title", "anchors",
+                                                                "included"} <= set(k))
+    if kept is None:
+        return None
+    try:
+        return {**kept, "toc": get_toc(kept["toc"]), "anchors": set(kept["anchors"]),
+                "included": {p: (mtime, size) for p, mtime, size in kept["included"]}}
+    except (TypeError, ValueError, KeyError):
+        return None
+
+
 def reuse_page_renders() -> None:
-    """Convert each page's Markdown once per process (left as it is if Page no longer has the
-    shape this was written against)."""
+    """Convert each page's Markdown once while what it depends on is unchanged, in this
+    process and in later ones (left as it is if Page no longer has the shape this was
+    written against)."""
     from mkdocs.structure.pages import Page
     _watch_snippets()
 
@@ -449,6 +491,8 @@ def reuse_page_renders() -> None:
             if text is None:
                 return original(self, config, files)
             kept = _PAGE_RENDERS.get(key)
+            digest = None if kept is not None else _render_digest(key)
+            kept = kept or _kept_render(digest)
             if kept is not None and _stamps(kept["included"]) == kept["included"]:
                 self.content = kept["content"]
                 self.toc = copy.deepcopy(kept["toc"])
@@ -457,6 +501,7 @@ def reuse_page_renders() -> None:
                 if "links" in kept:
                     self.links_to_anchors = {files.get_file_from_path(uri): dict(anchors)
                                              for uri, anchors in kept["links"].items()}
+                _remember(_PAGE_RENDERS, key, kept)
                 return None
             heard = _Heard()
             loggers = (logging.getLogger(), logging.getLogger("mkdocs"))
@@ -477,6 +522,7 @@ def reuse_page_renders() -> None:
             links = getattr(self, "links_to_anchors", None)
             if isinstance(links, dict):
                 kept["links"] = {f.src_uri: dict(anchors) for f, anchors in links.items()}
+            _keep_render(digest or _render_digest(key), kept)
             _remember(_PAGE_RENDERS, key, kept)
             return None
         return render

@@ -306,18 +306,25 @@ def tokendef(cls, name, *args, **kwargs):
         rules.append(cls.__name__)
     return process(cls, name, *args, **kwargs)
 pygments.lexer.RegexLexerMeta.process_tokendef = tokendef
+import markdown
+converted = []                                        # pages converted from Markdown
+convert = markdown.Markdown.convert
+def conversion(self, text):
+    converted.append(text[:60])
+    return convert(self, text)
+markdown.Markdown.convert = conversion
 build(load_config(site_dir=sys.argv[1]))
-print(len(compiled), len(highlighted), len(indexed), len(rules))
+print(len(compiled), len(highlighted), len(indexed), len(rules), len(converted))
 """
 
 
 def test_a_build_in_a_new_process_reads_the_pages_compiled_before(quick_site, tmp_path):
     """Each page's compiled template is kept on disk (.chapter-cache/templates, by a digest of
     its text, settings, Python, Jinja and the glue's code), so is each highlighted code block
-    (by its code, lexer, formatter and their options) and each page's search entries (by what
-    they are read from): a cached build in a new process compiles and indexes no page whose
-    text is unchanged, only the one edited, highlights no code block again, and writes the
-    same site as a build that did all of it."""
+    (by its code, lexer, formatter and their options), each page's conversion from Markdown
+    and its search entries (by what they are read from): a cached build in a new process
+    compiles, converts and indexes no page whose text is unchanged, only the one edited,
+    highlights no code block again, and writes the same site as a build that did all of it."""
     from conftest import copy_built
     proj = copy_built(quick_site, tmp_path / "p")
     env = {**os.environ, "CHAPTER_SCALE": "quick", "CHAPTER_MEASURE": "cached", "SOURCE_DATE_EPOCH": "1764979200"}
@@ -327,9 +334,11 @@ def test_a_build_in_a_new_process_reads_the_pages_compiled_before(quick_site, tm
         out = subprocess.run([sys.executable, "-c", COUNT_PAGE_COMPILES, str(tmp_path / site)],
                              cwd=proj, env=env, capture_output=True, text=True, timeout=300)
         assert out.returncode == 0, out.stderr[-3000:]
-        compiled, highlighted, indexed, rules = map(int, out.stdout.split()[-4:])
-        # A lexer's rules are compiled only for a block that is highlighted.
+        compiled, highlighted, indexed, rules, converted = map(int, out.stdout.split()[-5:])
+        # A lexer's rules are compiled only for a block that is highlighted; a page whose
+        # template is not compiled again is not converted again either.
         assert (rules > 0) == (highlighted > 0), (highlighted, rules)
+        assert converted == compiled, (compiled, converted)
         return compiled, highlighted, indexed
 
     pages = len(list((proj / "docs").rglob("*.md")))
