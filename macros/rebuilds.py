@@ -221,8 +221,9 @@ def _highlight_key(code: str, lexer, formatter) -> str | None:
 
 
 def _compile_rules(lexer) -> None:
-    """Pygments compiles a regex lexer's rules (hundreds of patterns for C or Python, 0.1 s)
-    the first time its class is called; uncompiled_lexer left that out, so do it now."""
+    """Pygments compiles a regex lexer's rules (hundreds of patterns, tens of milliseconds)
+    the first time its class is called; the get_lexer_by_name below leaves that out, so a
+    block about to be highlighted has it done now."""
     from pygments.lexer import RegexLexerMeta
     cls = type(lexer)
     if isinstance(cls, RegexLexerMeta) and "_tokens" not in cls.__dict__:

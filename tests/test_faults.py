@@ -135,6 +135,11 @@ evidence = [{ ref = "echo.output", label = "what it printed" }]
 ENV = {"CHAPTER_SCALE": "quick", "CHAPTER_MEASURE": "auto", "NO_MKDOCS_2_WARNING": "1"}
 
 
+# `python -m mkdocs`, with Python's own Ctrl-C handling whatever SIGINT disposition it inherited.
+AS_FROM_A_TERMINAL = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                      "sys.argv[0] = 'mkdocs'; runpy.run_module('mkdocs', run_name='__main__', alter_sys=True)")
+
+
 class Lab:
     """A throwaway copy of the project holding the real section-1 experiments (one_line.py),
     the ledger's claims on them, and the test-only experiments asked for."""
@@ -178,9 +183,12 @@ class Lab:
                               capture_output=True, text=True, timeout=120)
 
     def start(self, *args: str, env: dict | None = None, log: str = "build.log") -> tuple[subprocess.Popen, Path]:
+        """A build in the background, as a terminal starts one: Ctrl-C (SIGINT) interrupts it
+        even when these tests run where SIGINT is ignored (a job started with `&` by a
+        non-interactive shell), which the build would otherwise inherit and never see."""
         out = self.path / log
         fh = open(out, "w")
-        proc = subprocess.Popen([sys.executable, "-m", "mkdocs", "build", *args], cwd=self.path,
+        proc = subprocess.Popen([sys.executable, "-c", AS_FROM_A_TERMINAL, "build", *args], cwd=self.path,
                                 env={**os.environ, **ENV, **(env or {})}, stdout=fh, stderr=subprocess.STDOUT)
         fh.close()
         return proc, out
