@@ -8,10 +8,10 @@ lives here, for the life of the process:
   checksum, so an edited template is compiled anew). They are also kept on disk, in the
   project's cache folder, so that the next `mkdocs build` does not compile them again either
   (a third of a warm rebuild's time);
-- the list of the installed theme's files;
-- each unchanged page's conversion from Markdown to HTML (in memory only);
-- each code block as Pygments highlighted it, and each page's search entries, in memory and
-  on disk beside the templates (the same listings, evidence and pages on every build);
+- the list of the installed theme's files, each unchanged page's conversion from Markdown to
+  HTML, each code block as Pygments highlighted it, and each page's search entries, in memory
+  and on disk beside the templates (the same theme, listings, evidence and pages on every
+  build);
 - what the pages were rendered from (results, ledger, other machines, the glue's code), so
   that `mkdocs serve --dirty`, which rebuilds only the pages whose source changed, rebuilds
   every page when a figure may have changed under them.
@@ -115,6 +115,17 @@ def _wrap_once(owner, name: str, make) -> None:
     setattr(owner, name, wrapper)
 
 
+def _kept_text(digest: str, make) -> str | None:
+    """What COMPILED keeps under `digest`, else make()'s text, kept (None is not kept)."""
+    kept = COMPILED.get(digest)
+    if kept is not None:
+        return kept.decode("utf-8")
+    text = make()
+    if text is not None:
+        COMPILED.put(digest, text.encode("utf-8"))
+    return text
+
+
 def _kept_json(digest: str, valid) -> object | None:
     """What COMPILED keeps under `digest` as JSON, if it reads and `valid` accepts it."""
     data = COMPILED.get(digest)
@@ -201,8 +212,8 @@ def reuse_page_templates(env: jinja2.Environment) -> None:
 
 # Highlighting a code block (Pygments, through pymdownx.highlight) is a pure function of the
 # code, the lexer and its options, and the formatter and its options: the same listings and
-# the same evidence are highlighted on every build (0.2 s of a build that renders cached
-# results, here). The HTML is kept in COMPILED (memory, and its folder on disk) by a digest of all
+# the same evidence are highlighted on every build (a good part of a build that renders
+# cached results). The HTML is kept in COMPILED (memory, and its folder on disk) by a digest of all
 # of those and of both libraries' versions; a lexer or formatter whose options cannot be
 # written down exactly (an object among them) is highlighted anew every time.
 def _highlight_key(code: str, lexer, formatter) -> str | None:
@@ -246,13 +257,10 @@ def reuse_highlighting() -> None:
             if key is None:
                 _compile_rules(lexer)
                 return original(code, lexer, formatter, outfile)
-            kept = COMPILED.get(key)
-            if kept is not None:
-                return kept.decode("utf-8")
-            _compile_rules(lexer)
-            html = original(code, lexer, formatter)
-            COMPILED.put(key, html.encode("utf-8"))
-            return html
+            def made():
+                _compile_rules(lexer)
+                return original(code, lexer, formatter)
+            return _kept_text(key, made)
         return highlight
 
     def make_getter(original):
@@ -277,13 +285,7 @@ def _kept_evidence_highlighting(original):
         import pygments
         key = "hl-" + hashlib.sha256(json.dumps(["render", pygments.__version__, _glue(), lang, text])
                                      .encode()).hexdigest()
-        kept = COMPILED.get(key)
-        if kept is not None:
-            return kept.decode("utf-8")
-        html = original(text, lang)
-        if html is not None:
-            COMPILED.put(key, html.encode("utf-8"))
-        return html
+        return _kept_text(key, lambda: original(text, lang))
     return highlighted
 
 
@@ -434,8 +436,8 @@ def _with_macro_html(markdown: str, extensions: list) -> str | None:
 
 # A page's conversion is also kept in COMPILED (memory, and its folder on disk) by a digest
 # of the same key, the versions of what converts it and the glue's code: a warm or cached
-# build in a new process converts only the pages whose text changed (a tenth of a second of
-# such a build). Its table of contents is kept as the tokens MkDocs builds it from.
+# build in a new process converts only the pages whose text changed (an eighth of such a
+# build's time). Its table of contents is kept as the tokens MkDocs builds it from.
 def _render_digest(key: tuple) -> str:
     import markdown
     import mkdocs

@@ -42,6 +42,8 @@ from macros.measure.results import Results  # noqa: E402
 from scripts.project_copy import copy_project as _copy  # noqa: E402
 
 
+# Verdicts that decide nothing: a claim may move through these between builds.
+UNDECIDED = ("borderline", "not-measured")
 # Issue "Figures that hold still": each headline ratio within this of itself over the cold builds.
 SPREAD_TARGET = 0.03
 
@@ -121,7 +123,7 @@ def verdict_lines(per_build: list[dict[str, str]]) -> list[str]:
     flips = 0
     for cid in moved:
         seen = [b.get(cid, "—") for b in per_build]
-        decided = {v for v in seen if v not in ("borderline", "not-measured")}
+        decided = {v for v in seen if v not in UNDECIDED}
         flip = len(decided) > 1
         flips += flip
         lines.append(f"- `{cid}`: {' / '.join(seen)}"

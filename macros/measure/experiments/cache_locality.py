@@ -39,8 +39,8 @@ LOCALITY_RATIOS = {"ratio_shuffled_vs_array": ("shuffled", "array"),
                    "ratio_shuffled_vs_ordered": ("shuffled", "ordered")}
 # A batch per process: where the objects land differs from process to process, so more than
 # one process counts. But building the data costs a process more than a second, so at full
-# scale each one times 12 rounds: with 4, three runs on a 2-core VM gave shuffled / ordered
-# 7.33, 6.52, 6.15 (±6-11%); with 12, 6.85, 6.86, 6.70 (±3-4%), in two processes of 12.
+# scale each one times many rounds (with a few, building took most of the budget and the
+# shuffled / ordered ratio moved about twice as much between runs: commit 4267b86).
 PY_FIRST = {"full": 12, "quick": 6}
 PY_RATIOS = {"ratio_py_shuffled_vs_ordered": ("list_shuffled", "list_ordered"),
              "ratio_py_ordered_vs_numpy": ("list_ordered", "numpy")}
