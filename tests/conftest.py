@@ -88,7 +88,7 @@ def quick_site(tmp_path_factory):
 # them from the start, and the last files to run are short ones, so that no worker waits
 # long for the other at the end. The rest keep their order.
 LONG_FILES = ("test_faults.py", "test_browser_machines.py",                       # no quick site
-              "test_browser.py", "test_site_build.py", "test_browser_requests.py",  # the quick site
+              "test_browser.py", "test_site_build.py",  # the quick site
               "test_corpus.py", "test_browser_probe.py", "test_pyperf_file.py", "test_missing_tools.py",
               "test_messages.py", "test_machine.py", "test_cache_keys.py", "test_cache.py")
 

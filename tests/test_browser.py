@@ -1,8 +1,8 @@
 """The built site in a real browser: Debian's Chromium driven by Playwright, served on 127.0.0.1.
 
-The site is the one built at quick scale in a temporary copy (conftest.quick_site). That every
-page loads cleanly is test_browser_requests's (a file of its own, so that another worker runs it
-beside these). At phone width (390 x 844) and desktop width (1280), light and dark: no page
+The site is the one built at quick scale in a temporary copy (conftest.quick_site). Every page
+loads cleanly (no failed request, none leaving 127.0.0.1, no broken image) in light and in dark.
+At phone width (390 x 844) and desktop width (1280), light and dark: no page
 scrolls sideways, every figure fits the width with text of at least 12 px, every verdict in a
 table is in view without scrolling, a "noisy" mark stays inside its line. Each figure is the
 SVG the results file draws, a tooltip on every point, its colours following the scheme (and
@@ -38,6 +38,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 ARTIFACTS = ROOT / "test-artifacts"
 SCREENSHOTS = os.environ.get("CHAPTER_SCREENSHOTS", "") not in ("", "0")
 SCHEMES = {"light": "default", "dark": "slate"}   # Playwright's colour scheme -> material's
+OTHER_SCHEME = {"light": "dark", "dark": "light"}
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
@@ -239,6 +240,32 @@ def toggle_scheme(page) -> str:
     return page.evaluate(SCHEME_SHOWN)
 
 
+FIGURE_COLOURS = """() => [...document.querySelectorAll('svg.chapter-svg')].map(s => ({
+  name: s.dataset.figure,
+  text: getComputedStyle(s.querySelector('text.fig-fg')).fill,
+  muted: getComputedStyle(s.querySelector('text.fig-muted')).fill,
+  marks: [...new Set([...s.querySelectorAll('.fig-c, .fig-py, .fig-np')].map(
+      e => e.getAttribute('class') + ' ' + getComputedStyle(e).color))].sort()}))"""
+
+
+def check_colours(page, path: str) -> list[dict]:
+    """The drawings as shown now: their text stands out from the page; their colours, for
+    comparing with the other scheme (differ_by_scheme)."""
+    figs = page.evaluate(FIGURE_COLOURS)
+    bg = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert all(f["text"] != bg for f in figs), f"{path}: figure text in the page's background colour"
+    return figs
+
+
+def differ_by_scheme(path: str, first: list[dict], second: list[dict]) -> None:
+    """One page's drawings read in two schemes: their text and marks take each one's colours."""
+    assert len(first) == len(second), path
+    for a, b in zip(first, second):
+        assert a["text"] != b["text"] and a["muted"] != b["muted"], (path, a["name"])
+        # C, Python and NumPy marks take our own colours for each scheme (chapter.css)
+        assert not set(a["marks"]) & set(b["marks"]), (path, a["name"])
+
+
 def check_fits(page, path: str, width: int) -> None:
     """The page as shown now: nothing wider than the screen; each figure inside it, wide enough,
     its text at least 12 px and a tooltip on every point; verdicts in tables in view; noisy
@@ -263,32 +290,67 @@ def check_fits(page, path: str, width: int) -> None:
                 f"{path} at {width}px: noisy mark {n} breaks its line or leaves the screen"
 
 
+# The scheme each width's pages are loaded in: both widths read both schemes (the palette
+# toggle), and every page is loaded afresh in both (light at phone width, dark at desktop).
+FIRST_SCHEME = {PHONE["width"]: "light", DESKTOP["width"]: "dark"}
+
+# What a first visit to the page shown costs: the page and everything it fetched, as the
+# server sent them (encoded bytes), whether or not a tab before it had them in its cache.
+PAGE_WEIGHT = """() => performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))
+  .reduce((sum, e) => sum + e.encodedBodySize, 0)"""
+
+
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390", "1280"])
-def test_every_page_fits_the_screen(served, browser, viewport):
-    """No page scrolls sideways; every figure fits the width, its text at least 12 px and a
-    tooltip on every point; every verdict in a table is in view; a noisy mark keeps to its line.
-    Each page is loaded once per width and read in both schemes, the reader's palette toggle
-    switching it in place (a fresh load in each scheme is test_browser_requests'; the toggle
-    also keeps the chosen scheme for the next page, so the first scheme read alternates).
-    With CHAPTER_SCREENSHOTS=1, a full-page screenshot of each page goes to
+def test_every_page_loads_cleanly_and_fits_the_screen(served, browser, viewport):
+    """Each page, loaded afresh in a tab of its own (in a reused tab, the last page's late
+    requests, its favicon, would be aborted by the next navigation and count against the next
+    page): no failed request, none leaving 127.0.0.1, no broken image, the scheme the reader's
+    system asks for. Then read in that scheme and in the other, the reader's palette toggle
+    switching it in place: no page scrolls sideways; every figure fits the width, its text at
+    least 12 px and a tooltip on every point, its text and marks in the colours of the scheme
+    shown; every verdict in a table is in view; a noisy mark keeps to its line. The weight of each page goes to test-artifacts/transfer-<scheme>.json;
+    with CHAPTER_SCREENSHOTS=1, a full-page screenshot of each to
     test-artifacts/<page>-<width>-<scheme>.png."""
     base, site, _, _ = served
     width = viewport["width"]
-    ctx = browser.new_context(viewport=viewport, color_scheme="light")
-    page = ctx.new_page()
+    scheme = FIRST_SCHEME[width]
+    ctx = browser.new_context(viewport=viewport, color_scheme=scheme)
     names = {v: k for k, v in SCHEMES.items()}
+    weights: dict[str, int] = {}
+    shown_before = None
     try:
         for path in site_pages(site):
+            where = f"{path or '/'} ({scheme}, {width}px)"
+            page = ctx.new_page()
+            log = PageLog(page, base)
             page.goto(base + path, wait_until="load")
-            seen = []
+            if shown_before is not None:
+                shown_before.close()
+            wait_for_scheme(page, scheme)
+            seen, colours = [], []
             for turn in range(2):
                 shown = toggle_scheme(page) if turn else page.evaluate(SCHEME_SHOWN)
                 seen.append(shown)
                 screenshot(page, f"{shot_name(path)}-{width}-{names[shown]}.png", full_page=True)
                 check_fits(page, path, width)
-            assert sorted(seen) == sorted(SCHEMES.values()), f"{path}: read in {seen}"
+                colours.append(check_colours(page, path))
+            assert seen == [SCHEMES[scheme], SCHEMES[OTHER_SCHEME[scheme]]], f"{path}: read in {seen}"
+            differ_by_scheme(path, *colours)
+            # Its late requests (the search index, the favicon) went on while it was read: wait
+            # until it has asked for nothing for half a second, then look at all of them.
+            page.wait_for_load_state("networkidle", timeout=60_000)
+            assert not log.failed, f"{where}: failed requests {log.failed}"
+            assert not log.check_statuses(), f"{where}: {log.check_statuses()}"
+            assert not log.foreign, f"{where}: requests leaving 127.0.0.1: {log.foreign}"
+            assert page.evaluate(BROKEN_IMAGES) == [], f"{where}: broken images"
+            weights[path or "/"] = page.evaluate(PAGE_WEIGHT)
+            # The toggle's choice is kept for the pages after this one: forget it, so that the
+            # next page loads in the scheme the reader's system asks for.
+            page.evaluate("localStorage.clear()")
+            shown_before = page
     finally:
         ctx.close()
+    (ARTIFACTS / f"transfer-{scheme}.json").write_text(json.dumps(weights, indent=1, sort_keys=True))
 
 
 def test_the_claims_table_shows_every_verdict_without_scrolling(served, reader):
@@ -342,32 +404,8 @@ def test_figures_are_inline_and_are_the_results(served, reader):
         screenshot(fig, f"figure-{name}-light.png")
 
 
-FIGURE_COLOURS = """() => [...document.querySelectorAll('svg.chapter-svg')].map(s => ({
-  name: s.dataset.figure,
-  text: getComputedStyle(s.querySelector('text.fig-fg')).fill,
-  muted: getComputedStyle(s.querySelector('text.fig-muted')).fill,
-  marks: [...new Set([...s.querySelectorAll('.fig-c, .fig-py, .fig-np')].map(
-      e => e.getAttribute('class') + ' ' + getComputedStyle(e).color))].sort()}))"""
-
-
 def _figure_pages(site: Path) -> list[str]:
     return [p for p in site_pages(site) if "chapter-svg" in (site / p / "index.html").read_text()]
-
-
-def test_figure_colours_follow_the_scheme(served, reader):
-    """One drawing, two schemes: its text and marks take the colours of the scheme shown."""
-    base, site, _, _ = served
-    for path in _figure_pages(site):
-        seen = {}
-        for scheme in SCHEMES:
-            page = reader.open(base, path, scheme)
-            seen[scheme] = page.evaluate(FIGURE_COLOURS)
-            bg = page.evaluate("getComputedStyle(document.body).backgroundColor")
-            assert all(f["text"] != bg for f in seen[scheme])
-        for light, dark in zip(seen["light"], seen["dark"]):
-            assert light["text"] != dark["text"] and light["muted"] != dark["muted"], (path, light["name"])
-            # C, Python and NumPy marks take our own colours for each scheme (chapter.css)
-            assert not set(light["marks"]) & set(dark["marks"]), (path, light["name"])
 
 
 def test_palette_toggle_recolours_the_figures(served, browser):

@@ -16,8 +16,8 @@ import pytest
 
 # The served quick site and the browser are test_browser's fixtures (that module also skips,
 # with the reason, when Playwright or Chromium is missing).
-from test_browser import (ARTIFACTS, DESKTOP, PHONE, SCHEMES, PageLog, browser, screenshot, served,  # noqa: F401
-                          toggle_scheme, wait_for_scheme)
+from test_browser import (ARTIFACTS, DESKTOP, OTHER_SCHEME, PHONE, SCHEMES, PageLog, browser,  # noqa: F401
+                          screenshot, served, toggle_scheme, wait_for_scheme)
 
 pytestmark = pytest.mark.slow
 
@@ -92,14 +92,11 @@ def wait_for_message(page) -> str:
     return page.locator("#latency-probe .latency-probe__message").inner_text()
 
 
-OTHER = {"light": "dark", "dark": "light"}
-
-
 def readable_in_both_schemes(page, probe, scheme: str, width: int) -> None:
     """No text under 12 px on screen, nothing wider than the page, axis labels that stand out
     from the background: in the scheme shown, then in the other one (the reader's palette
     toggle switches the drawn chart's scheme); the page is left in the other scheme."""
-    for shown in (scheme, OTHER[scheme]):
+    for shown in (scheme, OTHER_SCHEME[scheme]):
         if shown != scheme:
             assert toggle_scheme(page) == SCHEMES[shown]
         assert page.evaluate(SMALLEST_TEXT_PX) >= 12, (width, shown)
