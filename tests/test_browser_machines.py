@@ -4,7 +4,6 @@ and a build with no C compiler and an empty cache that renders from machines/.""
 from __future__ import annotations
 
 import functools
-import itertools
 import http.server
 import os
 import shutil
@@ -58,76 +57,72 @@ OTHER_CELLS = """() => [...document.querySelectorAll('table.claims-table tbody t
   }))"""
 
 
+# The pages read, each with what is checked there; those with a figure-specific check are read
+# in both schemes.
+PAGES = (("claims/", "claims"), ("chapter/one-line/", None), ("chapter/stack-and-heap/", None),
+         ("chapter/benchmark/", "across"), ("chapter/cache/", "latency"))
+PAGES_WITH_FIGURES = ("chapter/one-line/", "chapter/stack-and-heap/", "chapter/benchmark/", "chapter/cache/")
+
+CLAIM_BOXES = """() => [...document.querySelectorAll('.claim-machines')].map(
+  b => ({items: b.querySelectorAll('li').length, text: b.innerText}))"""
+
+
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390", "1280"])
 def test_machines_side_by_side(machines_site, browser, viewport):  # noqa: F811
-    """Each page loaded once per width and read in both schemes (the palette toggle switches
-    it in place; the scheme read first alternates, as the toggle's choice is kept)."""
+    """The claims table gives each claim's verdict on every other machine, in view; each page
+    with figures puts the other machines beside this one (every claim box says its verdict on
+    each of them); the benchmark's table and the latency curve have a column and a series per
+    machine; no page scrolls sideways. Each page is loaded once per width; the claims, benchmark
+    and cache pages are read in both schemes (the palette toggle switches them in place; the
+    scheme read first alternates, as the toggle's choice is kept)."""
     base, proj = machines_site
     ctx = browser.new_context(viewport=viewport, color_scheme="light")
     page = ctx.new_page()
     names = {v: k for k, v in SCHEMES.items()}
     try:
-        for (path, check), turn in itertools.product((("claims/", "claims"), ("chapter/benchmark/", "across"),
-                                                      ("chapter/cache/", "latency")), range(2)):
-            if turn:
-                scheme = names[toggle_scheme(page)]
-            else:
-                page.goto(base + path, wait_until="load")
-                scheme = names[page.evaluate(SCHEME_SHOWN)]
-            overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-            assert overflow <= 1, f"{path}: scrolls sideways by {overflow}px at {viewport['width']}"
-            if check == "claims":
-                # every claim row carries a verdict for each other machine, in view
-                rows = page.evaluate(OTHER_CELLS)
-                assert len(rows) > 20
-                for i, cells in enumerate(rows):
-                    assert len(cells) == len(OTHERS), (i, cells)
-                    for box in cells:
-                        assert box["shown"] and box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"] + 1, \
-                            (i, box)
-                assert page.locator(".claim-machines").count() == 0   # boxes live on the section pages
-            elif check == "across":
-                table = page.locator("table.across-machines").first
-                table.scroll_into_view_if_needed()
-                text = table.inner_text()
-                assert "clang 14" in text and "L3 32 MiB" in text, text
-                box = table.bounding_box()
-                assert box["x"] + box["width"] <= viewport["width"] + 1
-                assert page.locator(".claim-machines").count() >= 3
-            else:
-                fig = page.locator("#figure-latency svg")
-                machines = set(fig.locator("g.fig-point[data-machine]").evaluate_all(
-                    "els => els.map(e => e.dataset.machine)"))
-                assert len(machines) == len(OTHERS), machines
-                for title in fig.locator("g.fig-point[data-machine] > title").all_text_contents()[:5]:
-                    assert title.split(":")[0] in machines
-            screenshot(page, f"machines-{check}-{viewport['width']}-{scheme}.png", full_page=check != "claims")
-    finally:
-        ctx.close()
-
-
-PAGES_WITH_FIGURES = ("chapter/one-line/", "chapter/stack-and-heap/", "chapter/benchmark/", "chapter/cache/")
-
-
-@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390", "1280"])
-def test_every_page_with_figures_shows_the_other_machines(machines_site, browser, viewport):  # noqa: F811
-    """Each page with figures puts the other machines beside this one: every claim box says
-    its verdict on each of them, in view, and the page never scrolls sideways."""
-    base, proj = machines_site
-    ctx = browser.new_context(viewport=viewport)
-    page = ctx.new_page()
-    try:
-        for path in PAGES_WITH_FIGURES:
-            page.goto(base + path, wait_until="load")
-            assert page.locator("figure.chapter-figure svg").count() >= 1, path
-            boxes = page.evaluate("() => [...document.querySelectorAll('.claim-machines')].map("
-                                  "b => ({items: b.querySelectorAll('li').length, text: b.innerText}))")
-            assert len(boxes) >= 1, path
-            for box in boxes:
-                assert box["items"] == len(OTHERS), (path, box)
-                assert "clang 14" in box["text"] and "L3 32 MiB" in box["text"], box["text"]
-            overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-            assert overflow <= 1, f"{path}: scrolls sideways by {overflow}px"
+        for path, check in PAGES:
+            for turn in range(2 if check else 1):
+                if turn:
+                    scheme = names[toggle_scheme(page)]
+                else:
+                    page.goto(base + path, wait_until="load")
+                    scheme = names[page.evaluate(SCHEME_SHOWN)]
+                overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+                assert overflow <= 1, f"{path}: scrolls sideways by {overflow}px at {viewport['width']}"
+                if path in PAGES_WITH_FIGURES and not turn:
+                    assert page.locator("figure.chapter-figure svg").count() >= 1, path
+                    boxes = page.evaluate(CLAIM_BOXES)
+                    assert len(boxes) >= 1, path
+                    for box in boxes:
+                        assert box["items"] == len(OTHERS), (path, box)
+                        assert "clang 14" in box["text"] and "L3 32 MiB" in box["text"], box["text"]
+                if check == "claims":
+                    # every claim row carries a verdict for each other machine, in view
+                    rows = page.evaluate(OTHER_CELLS)
+                    assert len(rows) > 20
+                    for i, cells in enumerate(rows):
+                        assert len(cells) == len(OTHERS), (i, cells)
+                        for box in cells:
+                            assert box["shown"] and box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"] + 1, \
+                                (i, box)
+                    assert page.locator(".claim-machines").count() == 0   # boxes live on the section pages
+                elif check == "across":
+                    table = page.locator("table.across-machines").first
+                    table.scroll_into_view_if_needed()
+                    text = table.inner_text()
+                    assert "clang 14" in text and "L3 32 MiB" in text, text
+                    box = table.bounding_box()
+                    assert box["x"] + box["width"] <= viewport["width"] + 1
+                    assert page.locator(".claim-machines").count() >= 3
+                elif check == "latency":
+                    fig = page.locator("#figure-latency svg")
+                    machines = set(fig.locator("g.fig-point[data-machine]").evaluate_all(
+                        "els => els.map(e => e.dataset.machine)"))
+                    assert len(machines) == len(OTHERS), machines
+                    for title in fig.locator("g.fig-point[data-machine] > title").all_text_contents()[:5]:
+                        assert title.split(":")[0] in machines
+                if check:
+                    screenshot(page, f"machines-{check}-{viewport['width']}-{scheme}.png", full_page=check != "claims")
     finally:
         ctx.close()
 
