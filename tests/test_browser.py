@@ -10,8 +10,9 @@ the palette toggle); a verdict badge opens the evidence. With CHAPTER_SCREENSHOT
 screenshots of every page at both widths in
 both schemes and of every figure (to look at; they assert nothing, and take most of the time).
 
-Pages that are only read share one browser context per scheme and width, and wait for the
-load event; a test that changes a page's state, or checks its requests, gets a fresh one.
+Every page is loaded once per width, each in a tab of its own kept open for the tests that read
+it (Tabs): light at phone width, on a touch screen, and dark at desktop width. A test that
+changes a page's state in a way others would see gets a fresh context of its own.
 """
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
 try:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import Error as PlaywrightError, sync_playwright
 except ImportError:   # pragma: no cover - depends on the environment
     sync_playwright = None
 
@@ -141,34 +142,63 @@ def load(browser, base: str, path: str, scheme: str, viewport=DESKTOP):
     return ctx, page, log
 
 
-class Reader:
-    """One tab per scheme and width, reused from page to page, for tests that only read."""
+class Tabs:
+    """Every page of the site at one width, each loaded once, in a tab of its own (in a reused
+    tab, the last page's late requests, its favicon, would be aborted by the next navigation
+    and count against the next page), and kept open for the tests that read it. All are loaded
+    before any test toggles the scheme, which the context would remember for pages loaded
+    after: each shows the scheme the reader's system asks for (`scheme`), and `loaded_in`
+    records the one it showed."""
 
-    def __init__(self, browser) -> None:
-        self.browser, self.tabs = browser, {}
-
-    def open(self, base: str, path: str, scheme: str, viewport=DESKTOP):
-        key = (scheme, viewport["width"], viewport["height"])
-        if key not in self.tabs:
-            ctx = self.browser.new_context(viewport=viewport, color_scheme=scheme)
-            self.tabs[key] = (ctx, ctx.new_page())
-        page = self.tabs[key][1]
-        if page.url != base + path:     # read-only: the page already shown is the page asked for
+    def __init__(self, browser, base: str, site: Path, viewport: dict, scheme: str, **options) -> None:
+        self.ctx = browser.new_context(viewport=viewport, color_scheme=scheme, **options)
+        self.base, self.viewport, self.width, self.scheme = base, viewport, viewport["width"], scheme
+        self.pages, self.logs, self.loaded_in = {}, {}, {}
+        for path in site_pages(site):
+            page = self.ctx.new_page()
+            self.logs[path] = PageLog(page, base)
             page.goto(base + path, wait_until="load")
+            try:
+                wait_for_scheme(page, scheme)
+            except PlaywrightError:
+                pass                    # test_every_page_loads_cleanly says which scheme it showed
+            self.loaded_in[path] = page.evaluate(SCHEME_SHOWN)
+            self.pages[path] = page
+
+    def show(self, path: str):
+        """The tab of `path`, brought to the front: a tab behind others gets no animation
+        frames, and Playwright waits on those before it clicks or taps."""
+        page = self.pages[path]
+        page.bring_to_front()
         return page
 
     def close(self) -> None:
-        for ctx, _ in self.tabs.values():
-            ctx.close()
+        self.ctx.close()
+
+
+# The scheme each width's pages are loaded in: both widths read both schemes (the palette
+# toggle), and every page is loaded afresh in both (light at phone width, dark at desktop).
+# The phone is a touch screen.
+FIRST_SCHEME = {PHONE["width"]: "light", DESKTOP["width"]: "dark"}
+DEVICE = {PHONE["width"]: {"has_touch": True, "is_mobile": True}, DESKTOP["width"]: {}}
 
 
 @pytest.fixture(scope="module")
-def reader(browser):
-    r = Reader(browser)
+def tabs(browser, served):
+    """tabs(viewport): the site's pages at that width (Tabs), loaded when first asked for."""
+    base, site, _, _ = served
+    made: dict[int, Tabs] = {}
+
+    def at(viewport: dict) -> Tabs:
+        width = viewport["width"]
+        if width not in made:
+            made[width] = Tabs(browser, base, site, viewport, FIRST_SCHEME[width], **DEVICE[width])
+        return made[width]
     try:
-        yield r
+        yield at
     finally:
-        r.close()
+        for t in made.values():
+            t.close()
 
 
 def screenshot(target, name: str, **options) -> None:
@@ -290,10 +320,6 @@ def check_fits(page, path: str, width: int) -> None:
                 f"{path} at {width}px: noisy mark {n} breaks its line or leaves the screen"
 
 
-# The scheme each width's pages are loaded in: both widths read both schemes (the palette
-# toggle), and every page is loaded afresh in both (light at phone width, dark at desktop).
-FIRST_SCHEME = {PHONE["width"]: "light", DESKTOP["width"]: "dark"}
-
 # What a first visit to the page shown costs: the page and everything it fetched, as the
 # server sent them (encoded bytes), whether or not a tab before it had them in its cache.
 PAGE_WEIGHT = """() => performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))
@@ -301,63 +327,55 @@ PAGE_WEIGHT = """() => performance.getEntriesByType('navigation').concat(perform
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390", "1280"])
-def test_every_page_loads_cleanly_and_fits_the_screen(served, browser, viewport):
-    """Each page, loaded afresh in a tab of its own (in a reused tab, the last page's late
-    requests, its favicon, would be aborted by the next navigation and count against the next
-    page): no failed request, none leaving 127.0.0.1, no broken image, the scheme the reader's
-    system asks for. Then read in that scheme and in the other, the reader's palette toggle
-    switching it in place: no page scrolls sideways; every figure fits the width, its text at
-    least 12 px and a tooltip on every point, its text and marks in the colours of the scheme
-    shown; every verdict in a table is in view; a noisy mark keeps to its line. The weight of each page goes to test-artifacts/transfer-<scheme>.json;
-    with CHAPTER_SCREENSHOTS=1, a full-page screenshot of each to
-    test-artifacts/<page>-<width>-<scheme>.png."""
-    base, site, _, _ = served
-    width = viewport["width"]
-    scheme = FIRST_SCHEME[width]
-    ctx = browser.new_context(viewport=viewport, color_scheme=scheme)
-    names = {v: k for k, v in SCHEMES.items()}
+def test_every_page_loads_cleanly(tabs, viewport):
+    """Each page, loaded afresh in a tab of its own: no failed request, none leaving
+    127.0.0.1, no broken image, the scheme the reader's system asks for (light at phone width,
+    dark at desktop width). The weight of each page goes to test-artifacts/transfer-<scheme>.json."""
+    at = tabs(viewport)
     weights: dict[str, int] = {}
-    shown_before = None
-    try:
-        for path in site_pages(site):
-            where = f"{path or '/'} ({scheme}, {width}px)"
-            page = ctx.new_page()
-            log = PageLog(page, base)
-            page.goto(base + path, wait_until="load")
-            if shown_before is not None:
-                shown_before.close()
-            wait_for_scheme(page, scheme)
-            seen, colours = [], []
-            for turn in range(2):
-                shown = toggle_scheme(page) if turn else page.evaluate(SCHEME_SHOWN)
-                seen.append(shown)
-                screenshot(page, f"{shot_name(path)}-{width}-{names[shown]}.png", full_page=True)
-                check_fits(page, path, width)
-                colours.append(check_colours(page, path))
-            assert seen == [SCHEMES[scheme], SCHEMES[OTHER_SCHEME[scheme]]], f"{path}: read in {seen}"
-            differ_by_scheme(path, *colours)
-            # Its late requests (the search index, the favicon) went on while it was read: wait
-            # until it has asked for nothing for half a second, then look at all of them.
-            page.wait_for_load_state("networkidle", timeout=60_000)
-            assert not log.failed, f"{where}: failed requests {log.failed}"
-            assert not log.check_statuses(), f"{where}: {log.check_statuses()}"
-            assert not log.foreign, f"{where}: requests leaving 127.0.0.1: {log.foreign}"
-            assert page.evaluate(BROKEN_IMAGES) == [], f"{where}: broken images"
-            weights[path or "/"] = page.evaluate(PAGE_WEIGHT)
-            # The toggle's choice is kept for the pages after this one: forget it, so that the
-            # next page loads in the scheme the reader's system asks for.
-            page.evaluate("localStorage.clear()")
-            shown_before = page
-    finally:
-        ctx.close()
-    (ARTIFACTS / f"transfer-{scheme}.json").write_text(json.dumps(weights, indent=1, sort_keys=True))
+    for path in at.pages:
+        page = at.show(path)
+        where = f"{path or '/'} ({at.scheme}, {at.width}px)"
+        assert at.loaded_in[path] == SCHEMES[at.scheme], f"{where}: shown in {at.loaded_in[path]}"
+        # wait until it has asked for nothing for half a second (its late requests: the search
+        # index, the favicon), then look at all of them
+        page.wait_for_load_state("networkidle", timeout=60_000)
+        log = at.logs[path]
+        assert not log.failed, f"{where}: failed requests {log.failed}"
+        assert not log.check_statuses(), f"{where}: {log.check_statuses()}"
+        assert not log.foreign, f"{where}: requests leaving 127.0.0.1: {log.foreign}"
+        assert page.evaluate(BROKEN_IMAGES) == [], f"{where}: broken images"
+        weights[path or "/"] = page.evaluate(PAGE_WEIGHT)
+    (ARTIFACTS / f"transfer-{at.scheme}.json").write_text(json.dumps(weights, indent=1, sort_keys=True))
 
 
-def test_the_claims_table_shows_every_verdict_without_scrolling(served, reader):
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390", "1280"])
+def test_every_page_fits_the_screen(tabs, viewport):
+    """Each page read in the scheme it was loaded in and then in the other, the reader's
+    palette toggle switching it in place: no page scrolls sideways; every figure fits the
+    width, its text at least 12 px and a tooltip on every point, its text and marks in the
+    colours of the scheme shown; every verdict in a table is in view; a noisy mark keeps to its
+    line. With CHAPTER_SCREENSHOTS=1, a full-page screenshot of each page goes to
+    test-artifacts/<page>-<width>-<scheme>.png."""
+    at = tabs(viewport)
+    names = {v: k for k, v in SCHEMES.items()}
+    for path in at.pages:
+        page = at.show(path)
+        seen, colours = [], []
+        for turn in range(2):
+            shown = toggle_scheme(page) if turn else page.evaluate(SCHEME_SHOWN)
+            seen.append(shown)
+            screenshot(page, f"{shot_name(path)}-{at.width}-{names[shown]}.png", full_page=True)
+            check_fits(page, path, at.width)
+            colours.append(check_colours(page, path))
+        assert sorted(seen) == sorted(SCHEMES.values()), f"{path}: read in {seen}"
+        differ_by_scheme(path, *colours)
+
+
+def test_the_claims_table_shows_every_verdict_without_scrolling(tabs):
     """At phone width each row is a card with the verdict first; at desktop width the table fits."""
-    base, site, _, _ = served
     for viewport in (PHONE, DESKTOP):
-        page = reader.open(base, "claims/", "light", viewport)
+        page = tabs(viewport).show("claims/")
         rows = page.locator("table.claims-table tbody tr")
         assert rows.count() > 0
         client = page.evaluate("document.documentElement.clientWidth")
@@ -372,7 +390,7 @@ def test_the_claims_table_shows_every_verdict_without_scrolling(served, reader):
                 assert cell["y"] < claim["y"], f"row {i}: the verdict is not first"
 
 
-def test_figures_are_inline_and_are_the_results(served, reader):
+def test_figures_are_inline_and_are_the_results(served, tabs):
     """Each drawn figure is on one page, byte for byte the SVG the results draw, with its alt
     text and caption; a figure whose data is missing says so instead."""
     base, site, _, drawn = served
@@ -391,7 +409,7 @@ def test_figures_are_inline_and_are_the_results(served, reader):
         assert body.count(item.svg) == 1, f"{name}: the page does not hold the SVG the results draw"
     for name, paths in placed.items():
         item = drawn[name]
-        page = reader.open(base, paths[0], "light")
+        page = tabs(DESKTOP).show(paths[0])
         fig = page.locator(f"#figure-{name}")
         if isinstance(item, figures.Missing):
             assert fig.locator("svg").count() == 0 and "not measured" in fig.inner_text()
@@ -401,7 +419,7 @@ def test_figures_are_inline_and_are_the_results(served, reader):
         assert item.caption in fig.locator("figcaption").inner_text()
         titles = svg.evaluate("s => [...s.querySelectorAll('g > title')].map(t => t.textContent)")
         assert len(titles) == item.svg.count("<title>") > 0
-        screenshot(fig, f"figure-{name}-light.png")
+        screenshot(fig, f"figure-{name}-1280.png")
 
 
 def _figure_pages(site: Path) -> list[str]:
@@ -485,23 +503,20 @@ def test_an_inline_verdict_opens_the_claim_it_links_to(served, browser):
         ctx.close()
 
 
-def test_tapping_a_point_shows_its_tooltip_under_the_figure(served, browser):
-    """A phone has no hover: a tap on a data point writes its tooltip under the drawing."""
+def test_tapping_a_point_shows_its_tooltip_under_the_figure(served, tabs):
+    """A phone has no hover: a tap on a data point writes its tooltip under the drawing. (Last
+    in this file: it leaves a point selected on each page with figures.)"""
     base, site, _, drawn = served
-    ctx = browser.new_context(viewport=PHONE, color_scheme="light", has_touch=True, is_mobile=True)
-    page = ctx.new_page()
-    try:
-        for path in _figure_pages(site):
-            page.goto(base + path, wait_until="networkidle")
-            for fig in page.locator("figure.chapter-figure:has(svg.chapter-svg)").all():
-                point = fig.locator("g.fig-point").first
-                mark = point.locator("circle, rect").last      # the topmost mark of the point
-                mark.scroll_into_view_if_needed()
-                mark.tap()
-                readout = fig.locator(".chapter-figure__readout")
-                title = point.evaluate("g => g.querySelector(':scope > title').textContent")
-                assert readout.inner_text().split() == title.split()
-                assert point.evaluate("g => g.classList.contains('is-selected')")
-        screenshot(page, "tap-readout-390.png")
-    finally:
-        ctx.close()
+    phone = tabs(PHONE)
+    for path in _figure_pages(site):
+        page = phone.show(path)
+        for fig in page.locator("figure.chapter-figure:has(svg.chapter-svg)").all():
+            point = fig.locator("g.fig-point").first
+            mark = point.locator("circle, rect").last      # the topmost mark of the point
+            mark.scroll_into_view_if_needed()
+            mark.tap()
+            readout = fig.locator(".chapter-figure__readout")
+            title = point.evaluate("g => g.querySelector(':scope > title').textContent")
+            assert readout.inner_text().split() == title.split()
+            assert point.evaluate("g => g.classList.contains('is-selected')")
+        screenshot(page, f"tap-readout-{shot_name(path)}-390.png")
