@@ -101,7 +101,7 @@ def site_pages(site: Path) -> list[str]:
 
 
 class PageLog:
-    """Everything a page asked for: failures, hosts, bytes transferred."""
+    """Everything a page asked for: failures, hosts, statuses."""
 
     def __init__(self, page, base: str) -> None:
         self.base = base
@@ -125,13 +125,6 @@ class PageLog:
             if resp is not None and resp.status >= 400:
                 bad.append(f"{r.url}: HTTP {resp.status}")
         return bad
-
-    def transferred(self) -> int:
-        total = 0
-        for r in self.responses:
-            s = r.sizes()
-            total += s["responseBodySize"] + s["responseHeadersSize"]
-        return total
 
 
 def load(browser, base: str, path: str, scheme: str, viewport=DESKTOP):
