@@ -145,7 +145,7 @@ class Tabs:
 
     def __init__(self, browser, base: str, site: Path, viewport: dict, scheme: str, **options) -> None:
         self.ctx = browser.new_context(viewport=viewport, color_scheme=scheme, **options)
-        self.base, self.viewport, self.width, self.scheme = base, viewport, viewport["width"], scheme
+        self.base, self.width, self.scheme = base, viewport["width"], scheme
         self.pages, self.logs, self.loaded_in = {}, {}, {}
         for path in site_pages(site):
             page = self.ctx.new_page()

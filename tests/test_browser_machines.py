@@ -61,7 +61,7 @@ OTHER_CELLS = """() => [...document.querySelectorAll('table.claims-table tbody t
 # in both schemes.
 PAGES = (("claims/", "claims"), ("chapter/one-line/", None), ("chapter/stack-and-heap/", None),
          ("chapter/benchmark/", "across"), ("chapter/cache/", "latency"))
-PAGES_WITH_FIGURES = ("chapter/one-line/", "chapter/stack-and-heap/", "chapter/benchmark/", "chapter/cache/")
+PAGES_WITH_FIGURES = tuple(path for path, _ in PAGES if path.startswith("chapter/"))
 
 CLAIM_BOXES = """() => [...document.querySelectorAll('.claim-machines')].map(
   b => ({items: b.querySelectorAll('li').length, text: b.innerText}))"""
