@@ -127,14 +127,6 @@ class PageLog:
         return bad
 
 
-def load(browser, base: str, path: str, scheme: str, viewport=DESKTOP):
-    ctx = browser.new_context(viewport=viewport, color_scheme=scheme)
-    page = ctx.new_page()
-    log = PageLog(page, base)
-    page.goto(base + path, wait_until="networkidle")
-    return ctx, page, log
-
-
 class Tabs:
     """Every page of the site at one width, each loaded once, in a tab of its own (in a reused
     tab, the last page's late requests, its favicon, would be aborted by the next navigation
@@ -419,81 +411,73 @@ def _figure_pages(site: Path) -> list[str]:
     return [p for p in site_pages(site) if "chapter-svg" in (site / p / "index.html").read_text()]
 
 
-def test_palette_toggle_recolours_the_figures(served, browser):
+def test_palette_toggle_recolours_the_figures(served, tabs):
+    """The reader's toggle, clicked twice on a page with figures, gives the other scheme's
+    colours and then exactly the first ones back."""
     base, site, _, _ = served
-    path = _figure_pages(site)[0]
-    ctx, page, _ = load(browser, base, path, "light")
-    try:
-        before = page.evaluate(FIGURE_COLOURS)
-        assert page.evaluate("document.body.getAttribute('data-md-color-scheme')") == "default"
-        page.locator("form[data-md-component=palette] label:visible").first.click()
-        page.wait_for_function("document.body.getAttribute('data-md-color-scheme') === 'slate'")
-        after = page.evaluate(FIGURE_COLOURS)
-        assert [f["text"] for f in after] != [f["text"] for f in before]
-        screenshot(page, "toggle-to-dark.png")
-        page.locator("form[data-md-component=palette] label:visible").first.click()
-        page.wait_for_function("document.body.getAttribute('data-md-color-scheme') === 'default'")
-        assert page.evaluate(FIGURE_COLOURS) == before
-    finally:
-        ctx.close()
+    page = tabs(PHONE).show(_figure_pages(site)[0])
+    first = page.evaluate(SCHEME_SHOWN)          # whichever the tests before left it in
+    before = page.evaluate(FIGURE_COLOURS)
+    assert toggle_scheme(page) != first
+    after = page.evaluate(FIGURE_COLOURS)
+    assert [f["text"] for f in after] != [f["text"] for f in before]
+    screenshot(page, "toggle-scheme.png")
+    assert toggle_scheme(page) == first
+    assert page.evaluate(FIGURE_COLOURS) == before
 
 
 OPEN = "el => el.querySelector('details.claim-evidence').open"
 
 
-def test_a_claim_badge_opens_and_closes_its_evidence_in_place(served, browser):
-    base, site, _, _ = served
-    ctx, page, _ = load(browser, base, "chapter/benchmark/", "light", PHONE)
-    try:
-        box = page.locator(".claim").first
-        box.scroll_into_view_if_needed()
-        toggle = box.locator(".claim-head .verdict-toggle")
-        evidence = box.locator("details.claim-evidence")
-        assert not box.evaluate(OPEN) and toggle.get_attribute("aria-expanded") == "false"
-        y = page.evaluate("window.scrollY")
-        toggle.click()
-        assert box.evaluate(OPEN) and toggle.get_attribute("aria-expanded") == "true"
-        assert evidence.locator(".checks").is_visible()     # the check's numbers, in place
-        assert page.evaluate("window.scrollY") == y and page.url.endswith("chapter/benchmark/")
-        screenshot(page, "badge-opens-evidence-390.png")
-        toggle.click()
-        assert not box.evaluate(OPEN) and toggle.get_attribute("aria-expanded") == "false"
-        evidence.locator("summary").click()                  # the summary still works, and the badge follows
-        assert box.evaluate(OPEN) and toggle.get_attribute("aria-expanded") == "true"
-    finally:
-        ctx.close()
+def test_a_claim_badge_opens_and_closes_its_evidence_in_place(tabs):
+    page = tabs(PHONE).show("chapter/benchmark/")
+    box = page.locator(".claim").first
+    box.scroll_into_view_if_needed()
+    toggle = box.locator(".claim-head .verdict-toggle")
+    evidence = box.locator("details.claim-evidence")
+    assert not box.evaluate(OPEN) and toggle.get_attribute("aria-expanded") == "false"
+    y = page.evaluate("window.scrollY")
+    toggle.click()
+    assert box.evaluate(OPEN) and toggle.get_attribute("aria-expanded") == "true"
+    assert evidence.locator(".checks").is_visible()     # the check's numbers, in place
+    assert page.evaluate("window.scrollY") == y and page.url.endswith("chapter/benchmark/")
+    screenshot(page, "badge-opens-evidence-390.png")
+    toggle.click()
+    assert not box.evaluate(OPEN) and toggle.get_attribute("aria-expanded") == "false"
+    evidence.locator("summary").click()                  # the summary still works, and the badge follows
+    assert box.evaluate(OPEN) and toggle.get_attribute("aria-expanded") == "true"
+    evidence.locator("summary").click()                  # and closes it: the tab is left as it was
+    assert not box.evaluate(OPEN) and toggle.get_attribute("aria-expanded") == "false"
 
 
-def test_an_inline_verdict_opens_the_claim_it_links_to(served, browser):
+def test_an_inline_verdict_opens_the_claim_it_links_to(served, tabs):
     """A verdict() badge in the prose goes to its claim box and opens the evidence; a badge in
     the claims table does the same on the claim's own page."""
     base, site, _, _ = served
+    phone = tabs(PHONE)
     inline = [p for p in site_pages(site)
               if re.search(r'<a class="verdict-link" href="#claim-', (site / p / "index.html").read_text())]
     assert inline, "no page has an inline verdict badge"
-    ctx, page, _ = load(browser, base, inline[0], "light", PHONE)
-    try:
-        link = page.locator('a.verdict-link[href^="#claim-"]:not(.verdict-toggle)').first
-        target = link.get_attribute("href")
-        box = page.locator(target)
-        assert not box.evaluate(OPEN)
-        link.click()
-        page.wait_for_function(f"document.querySelector('{target} details.claim-evidence').open")
-        assert box.evaluate("b => { const r = b.getBoundingClientRect(); return r.top < innerHeight && r.bottom > 0; }")
-        link.click()                                          # again, with the address already there
-        assert box.evaluate(OPEN)
-    finally:
-        ctx.close()
-    ctx, page, _ = load(browser, base, "claims/", "light", PHONE)
-    try:
-        link = page.locator("table.claims-table td.ct-verdict a.verdict-link").first
-        cid = link.get_attribute("href").rsplit("#", 1)[1]
-        link.click()
-        page.wait_for_function(f"document.getElementById('{cid}') && "
-                               f"document.getElementById('{cid}').querySelector('details.claim-evidence').open")
-        assert page.locator(f"#{cid} .verdict-toggle").get_attribute("aria-expanded") == "true"
-    finally:
-        ctx.close()
+    page = phone.show(inline[0])
+    link = page.locator('a.verdict-link[href^="#claim-"]:not(.verdict-toggle)').first
+    target = link.get_attribute("href")
+    box = page.locator(target)
+    assert not box.evaluate(OPEN)
+    link.click()
+    page.wait_for_function(f"document.querySelector('{target} details.claim-evidence').open")
+    assert box.evaluate("b => { const r = b.getBoundingClientRect(); return r.top < innerHeight && r.bottom > 0; }")
+    link.click()                                          # again, with the address already there
+    assert box.evaluate(OPEN)
+
+    page = phone.show("claims/")
+    link = page.locator("table.claims-table td.ct-verdict a.verdict-link").first
+    cid = link.get_attribute("href").rsplit("#", 1)[1]
+    link.click()                                          # to the claim's own page
+    page.wait_for_function(f"document.getElementById('{cid}') && "
+                           f"document.getElementById('{cid}').querySelector('details.claim-evidence').open")
+    assert page.locator(f"#{cid} .verdict-toggle").get_attribute("aria-expanded") == "true"
+    page.go_back(wait_until="load")                       # the tab is left on the claims page
+    assert page.url == base + "claims/"
 
 
 def test_tapping_a_point_shows_its_tooltip_under_the_figure(served, tabs):
