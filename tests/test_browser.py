@@ -12,7 +12,7 @@ both schemes and of every figure (to look at; they assert nothing, and take most
 
 Every page is loaded once per width, each in a tab of its own kept open for the tests that read
 it (Tabs): light at phone width, on a touch screen, and dark at desktop width. A test that
-changes a page's state in a way others would see gets a fresh context of its own.
+changes a tab (opens a claim's evidence, follows a link) leaves it as it found it, and says so.
 """
 from __future__ import annotations
 

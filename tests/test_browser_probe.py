@@ -169,25 +169,6 @@ def test_probe_measures_a_climbing_curve(served, browser):
         ctx.close()
 
 
-def test_dropped_results_file_is_drawn_beside_the_build(served, browser):
-    base, _, doc, _ = served
-    ctx, page, log, errors = open_page(browser, base, "dark", PHONE)
-    try:
-        page.evaluate(PUT_BUILD, build_element(doc))
-        page.evaluate(DROP, ["other-machine.json", json.dumps(doc)])
-        assert "Drawn" in wait_for_message(page)
-        stairs = staircase(doc)
-        drawn = page.evaluate(READ_POINTS, "file")
-        assert [(p["bytes"], p["ns"]) for p in drawn] == [(s["bytes"], s["ns"]) for s in stairs]
-        assert [p["bytes"] for p in page.evaluate(READ_POINTS, "build")] == [s["bytes"] for s in stairs]
-        legend = page.locator("#latency-probe .latency-probe__legend").inner_text()
-        assert "other-machine.json" in legend and "build machine" in legend, legend
-        assert not errors and not log.foreign, (errors, log.foreign)
-        screenshot(page.locator("#latency-probe"), "probe-dropped-file.png")
-    finally:
-        ctx.close()
-
-
 def other_shapes(doc: dict, suite_text: str) -> dict[str, tuple[str, str]]:
     """Files that are not a latency staircase: name -> (content, what the message must say)."""
     no_latency = {**doc, "experiments": {k: v for k, v in doc["experiments"].items() if k != "latency"}}
@@ -205,12 +186,16 @@ def other_shapes(doc: dict, suite_text: str) -> dict[str, tuple[str, str]]:
     }
 
 
-def test_files_of_other_shapes_get_a_message_and_draw_nothing(served, browser, quick_site, tmp_path):
+def test_results_files_given_to_the_probe(served, browser, quick_site, tmp_path):
+    """Files of other shapes, dropped or chosen with the file input, each get a message naming
+    the file and what is wrong, and draw nothing; then a results file written by the build,
+    dropped, is drawn beside the build's staircase (which the test puts on the page in the
+    shape the page will carry it). One page, on a phone, in dark."""
     base, _, doc, _ = served
     _, results, _ = quick_site
     suites = sorted(results.parent.glob("*.pyperf.json"))
     assert suites, "the quick build wrote no pyperf suite"
-    ctx, page, log, errors = open_page(browser, base, "light", DESKTOP)
+    ctx, page, log, errors = open_page(browser, base, "dark", PHONE)
     try:
         for i, (name, (text, says)) in enumerate(other_shapes(doc, suites[0].read_text()).items()):
             page.evaluate("document.querySelector('#latency-probe .latency-probe__message').textContent = ''")
@@ -225,6 +210,18 @@ def test_files_of_other_shapes_get_a_message_and_draw_nothing(served, browser, q
             assert page.locator("#latency-probe .latency-probe__message--error").count() == 1
             assert page.evaluate(READ_POINTS, "file") == [], f"{name} was drawn"
             assert page.locator("#latency-probe svg").count() == 0
+
+        page.evaluate(PUT_BUILD, build_element(doc))
+        page.evaluate(DROP, ["other-machine.json", json.dumps(doc)])
+        assert "Drawn" in wait_for_message(page)
+        assert page.locator("#latency-probe .latency-probe__message--error").count() == 0
+        stairs = staircase(doc)
+        drawn = page.evaluate(READ_POINTS, "file")
+        assert [(p["bytes"], p["ns"]) for p in drawn] == [(s["bytes"], s["ns"]) for s in stairs]
+        assert [p["bytes"] for p in page.evaluate(READ_POINTS, "build")] == [s["bytes"] for s in stairs]
+        legend = page.locator("#latency-probe .latency-probe__legend").inner_text()
+        assert "other-machine.json" in legend and "build machine" in legend, legend
         assert not errors and not log.foreign, (errors, log.foreign)
+        screenshot(page.locator("#latency-probe"), "probe-dropped-file.png")
     finally:
         ctx.close()
