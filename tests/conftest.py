@@ -54,23 +54,22 @@ def copy_project(dest: Path) -> Path:
     return dest
 
 
-_BYTECODE: dict[tuple[str, int, int], bytes] = {}   # (module, mtime, size) -> its .pyc, per process
+_BYTECODE: dict[tuple[str, bytes], bytes] = {}   # (module, its source) -> its .pyc, per process
 
 
 def _seed_bytecode(dest: Path) -> None:
     """Write the .pyc files that a reader's own tree holds after its first build. Where
     PYTHONDONTWRITEBYTECODE is set (it is on the machines this suite runs on), every build in a
     copy would otherwise compile the glue and the engine again: 0.1 s of the second or so that
-    each of the suite's ~80 builds takes. The copy keeps each file's mtime and size, which is
-    what Python checks a .pyc against: a module a test then edits fails that check and is
-    compiled from its source, as anywhere."""
+    each of the suite's ~60 builds in copies takes. Each .pyc is checked against its source's
+    hash on import (not its mtime, which a test's edit may leave within the same second): a
+    module a test then edits is compiled from its source, as anywhere."""
     for src in (dest / "macros").rglob("*.py"):
-        st = src.stat()
-        key = (str(src.relative_to(dest)), st.st_mtime_ns, st.st_size)
+        key = (str(src.relative_to(dest)), src.read_bytes())
         pyc = Path(importlib.util.cache_from_source(str(src)))
         if key not in _BYTECODE:
             py_compile.compile(str(src), cfile=str(pyc), doraise=True,
-                               invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP)
+                               invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
             _BYTECODE[key] = pyc.read_bytes()
         else:
             pyc.parent.mkdir(exist_ok=True)
