@@ -225,6 +225,13 @@ def wait_for(predicate, timeout: float = 60, what: str = "") -> None:
         time.sleep(0.05)
 
 
+def pid_in(path: Path, what: str) -> int:
+    """The pid a test program writes to `path`, once the whole line is there: the file exists
+    from the program's fopen, before its fprintf and fclose have filled it."""
+    wait_for(lambda: path.exists() and path.read_text().endswith("\n"), 60, what)
+    return int(path.read_text())
+
+
 def alive(pid: int) -> bool:
     """Running (a zombie waiting for its parent to reap it does not count)."""
     try:
@@ -455,8 +462,7 @@ def test_interrupted_build_keeps_what_it_measured(tmp_path, sig):
     stray.parent.mkdir(parents=True)
     stray.write_text('{"schema": 1, "payl')
     proc, log = lab.start()
-    wait_for(lambda: (lab.state / "slow.pid").exists(), 60, "the slow program to start")
-    program = int((lab.state / "slow.pid").read_text())
+    program = pid_in(lab.state / "slow.pid", "the slow program to start")
     proc.send_signal(sig)
     proc.wait(30)
     assert proc.returncode != 0
