@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark the build itself, in a temporary copy of the project.
 
-    python scripts/bench.py [--scale full|quick] [--builds 3] [--write docs/bench.md]
+    python scripts/bench.py [--scale full|quick] [--builds 3] [--write reports/bench.md]
 
 Runs, one after the other: cold builds (`CHAPTER_MEASURE=fresh mkdocs build --strict`), a warm
 rebuild with nothing changed, a build from the cache only (`CHAPTER_MEASURE=cached`), and

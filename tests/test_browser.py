@@ -468,6 +468,8 @@ def test_an_inline_verdict_opens_the_claim_it_links_to(served, tabs):
     assert box.evaluate("b => { const r = b.getBoundingClientRect(); return r.top < innerHeight && r.bottom > 0; }")
     link.click()                                          # again, with the address already there
     assert box.evaluate(OPEN)
+    box.locator("details.claim-evidence > summary").click()   # the tab is left as it was: closed
+    assert not box.evaluate(OPEN)
 
     page = phone.show("claims/")
     link = page.locator("table.claims-table td.ct-verdict a.verdict-link").first
