@@ -9,6 +9,7 @@ from __future__ import annotations
 import platform
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -82,12 +83,29 @@ def machine_levels(rows: list[tuple]) -> dict[str, Cache | None]:
             "LL": max(upper, key=lambda c: c.level) if upper else None}
 
 
-def cachegrind_run(tmp_path: Path, options: list[str]) -> str:
-    """Run cachegrind on /bin/true with these options; the out file's text (MeasureError if refused)."""
-    out = tmp_path / "cachegrind.out"
-    runner.run([VALGRIND, "--tool=cachegrind", "--cache-sim=yes", *options,
-                f"--cachegrind-out-file={out}", "/bin/true"], file="cachegrind", timeout=60)
-    return out.read_text()
+@pytest.fixture(scope="module")
+def cachegrind(tmp_path_factory):
+    """run(options): cachegrind run with these options on a program that does nothing; its out
+    file's text (MeasureError if refused). The program is a statically linked one where the C
+    compiler can make it: cachegrind starts that in a quarter of the time it takes for a
+    dynamically linked /bin/true, whose libraries' symbols it reads first. Else /bin/true. What
+    the tests read, the options refused and the geometry simulated, is the same either way."""
+    folder = tmp_path_factory.mktemp("cachegrind")
+    (folder / "nothing.c").write_text("int main(void) { return 0; }\n")
+    try:
+        made = subprocess.run(["gcc", "-O2", "-static", "-o", str(folder / "nothing"), str(folder / "nothing.c")],
+                              capture_output=True, timeout=60).returncode == 0
+    except OSError:
+        made = False
+    program = str(folder / "nothing") if made else "/bin/true"
+    out = folder / "cachegrind.out"
+
+    def run(options: list[str]) -> str:
+        out.unlink(missing_ok=True)
+        runner.run([VALGRIND, "--tool=cachegrind", "--cache-sim=yes", *options,
+                    f"--cachegrind-out-file={out}", program], file="cachegrind", timeout=60)
+        return out.read_text()
+    return run
 
 
 def simulated(desc_text: str) -> dict[str, tuple[int, int, int]]:
@@ -96,9 +114,9 @@ def simulated(desc_text: str) -> dict[str, tuple[int, int, int]]:
     return {name: (int(size), int(ways), int(line)) for name, size, line, ways in found}
 
 
-def accepted(tmp_path: Path, options: list[str]) -> bool:
+def accepted(cachegrind, options: list[str]) -> bool:
     try:
-        cachegrind_run(tmp_path, options)
+        cachegrind(options)
     except MeasureError:
         return False
     return True
@@ -145,19 +163,19 @@ def test_provenance_keeps_its_keys(tmp_path):
 
 @needs_valgrind
 @pytest.mark.parametrize("name", sorted(MACHINES))
-def test_geometry_is_accepted_and_differs_only_with_reasons(tmp_path, name):
+def test_geometry_is_accepted_and_differs_only_with_reasons(tmp_path, cachegrind, name):
     rows = MACHINES[name]
     geo = cg.choose_geometry(machine.read_caches(write_tree(tmp_path / "root", rows)))
     assert cg.geometry_refusal(geo) is None
     # Cachegrind runs with it and says it simulated exactly that.
-    sim = simulated(cachegrind_run(tmp_path, geo.options()))
+    sim = simulated(cachegrind(geo.options()))
     assert sim == {n: (getattr(geo, n).size, getattr(geo, n).ways, getattr(geo, n).line) for n in ("I1", "D1", "LL")}
 
     reported = machine_levels(rows)
     raw_ok = {}
     for n, cache in reported.items():
         if cache is not None:     # would cachegrind take this level exactly as the machine reports it?
-            raw_ok[n] = accepted(tmp_path, [f"--{n}={cache.size},{cache.ways},{cache.line}"])
+            raw_ok[n] = accepted(cachegrind, [f"--{n}={cache.size},{cache.ways},{cache.line}"])
     exact = all(raw_ok.get(n) for n in ("I1", "D1", "LL"))
     if exact:
         assert not geo.reasons, geo.reasons
@@ -201,32 +219,32 @@ def test_unified_l1_and_missing_levels():
 
 
 @needs_valgrind
-def test_refusal_agrees_with_cachegrind(tmp_path):
+def test_refusal_agrees_with_cachegrind(cachegrind):
     """What cachegrind.refusal predicts, cachegrind does: one level at a time, beside valid ones."""
     cases = [(65536, 12, 64), (49152, 12, 64), (503316480, 16, 64), (503316480, 15, 64),
              (1310720, 20, 64), (32768, 8, 48), (32768, 3, 64), (64, 1, 64), (32768, 0, 64),
              (32768, 8, 128), (1 << 20, 1 << 16, 64)]
     for size, ways, line in cases:
         sim = cg.SimCache(size, ways, line)
-        assert accepted(tmp_path, [f"--D1={sim.option()}"]) == (cg.refusal(sim) is None), sim
+        assert accepted(cachegrind, [f"--D1={sim.option()}"]) == (cg.refusal(sim) is None), sim
 
 
 @needs_valgrind
 @pytest.mark.skipif(platform.machine() != "x86_64", reason="the 32 B minimum line is x86-64's widest register")
-def test_narrow_lines_stop_cachegrind(tmp_path):
+def test_narrow_lines_stop_cachegrind(cachegrind):
     narrow = cg.Geometry(cg.SimCache(32 * K, 8, 16), cg.SimCache(32 * K, 8, 16), cg.SimCache(M, 8, 16))
     assert cg.geometry_refusal(narrow) is not None
     with pytest.raises(MeasureError) as exc:
-        cachegrind_run(tmp_path, narrow.options())
+        cachegrind(narrow.options())
     assert "minimum line size" in exc.value.reason
 
 
 # ------------------------------------------------------------------ why a tool failed
 
 @needs_valgrind
-def test_failure_reason_is_the_bad_option_line(tmp_path):
+def test_failure_reason_is_the_bad_option_line(cachegrind):
     with pytest.raises(MeasureError) as exc:
-        cachegrind_run(tmp_path, ["--I1=65536,12,64"])
+        cachegrind(["--I1=65536,12,64"])
     reason = exc.value.reason
     assert reason.startswith("exited with status 1: ")
     assert "valgrind: Bad option: --I1=65536,12,64" in reason
