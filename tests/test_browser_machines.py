@@ -8,12 +8,12 @@ import http.server
 import os
 import shutil
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import pytest
 
+import prewarmed
 from conftest import ROOT, copy_project
 from test_browser import (DESKTOP, PHONE, SCHEME_SHOWN, SCHEMES, _Quiet, browser, screenshot,  # noqa: F401
                           toggle_scheme)
@@ -26,8 +26,8 @@ OTHERS = ("x86-64-clang-py311.quick.json", "fake-amd-epyc.quick.json")
 
 
 def build(proj: Path, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mkdocs", "build"], cwd=proj, capture_output=True,
-                          text=True, timeout=600, env={**os.environ, "NO_MKDOCS_2_WARNING": "1", **env})
+    return prewarmed.run(["-m", "mkdocs", "build"], cwd=proj, timeout=600,
+                         env={**os.environ, "NO_MKDOCS_2_WARNING": "1", **env})
 
 
 @pytest.fixture(scope="module")

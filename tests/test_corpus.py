@@ -11,14 +11,13 @@ from __future__ import annotations
 import functools
 import os
 import re
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urldefrag, urlsplit
 
 import pytest
 
+import prewarmed
 from conftest import ROOT, declared
 from macros import fmt
 from macros.measure import ledger
@@ -139,8 +138,7 @@ class Page(HTMLParser):
 def build(results: Path, site: Path) -> str:
     env = {**os.environ, "CHAPTER_RESULTS": str(results)}
     env.pop("CHAPTER_MEASURE", None)
-    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "-d", str(site)], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=300)
+    proc = prewarmed.run(["-m", "mkdocs", "build", "-d", str(site)], cwd=ROOT, env=env, timeout=300)
     assert proc.returncode == 0, f"build against {results.name} failed:\n{proc.stderr[-4000:]}"
     return proc.stderr
 

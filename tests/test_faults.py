@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+import prewarmed
 from conftest import copy_project
 
 from macros.measure import cache, engine, record, runner
@@ -172,15 +173,13 @@ class Lab:
         ledger.write_text(blocks[0] + "".join(kept) + (LAB_CLAIM if "echo" in experiments else ""))
 
     def build(self, *args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "mkdocs", "build", *args], cwd=self.path,
-                              env={**os.environ, **ENV, **(env or {})}, capture_output=True, text=True,
-                              timeout=timeout)
+        return prewarmed.run(["-m", "mkdocs", "build", *args], cwd=self.path,
+                             env={**os.environ, **ENV, **(env or {})}, timeout=timeout)
 
     def measure(self, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
         """The engine alone (scripts/measure.py): what a build measures, without building pages."""
-        return subprocess.run([sys.executable, "scripts/measure.py", "--scale", "quick", *args],
-                              cwd=self.path, env={**os.environ, **ENV, **(env or {})},
-                              capture_output=True, text=True, timeout=120)
+        return prewarmed.run(["scripts/measure.py", "--scale", "quick", *args],
+                             cwd=self.path, env={**os.environ, **ENV, **(env or {})}, timeout=120)
 
     def start(self, *args: str, env: dict | None = None, log: str = "build.log") -> tuple[subprocess.Popen, Path]:
         """A build in the background, as a terminal starts one: Ctrl-C (SIGINT) interrupts it

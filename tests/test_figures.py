@@ -13,7 +13,6 @@ import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 
@@ -321,7 +320,7 @@ def test_layout_marks_segments_gaps_and_variables():
 
 
 def test_latency_points_are_the_staircase_with_cache_sizes_and_the_books_lines():
-    doc, claims = fabricated_doc(), fabricated_claims()
+    doc = fabricated_doc()
     markup = draw("latency", doc)
     text = svg_text(markup)
     steps = doc["experiments"]["latency"]["facts"]["staircase"]["value"]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import prewarmed
 from conftest import copy_project, declared
 from macros.measure import ledger
 from macros.measure.results import NotMeasured, Results
@@ -37,8 +38,8 @@ def path_without(tmp_path: Path, *tools: str) -> str:
 def measure_without(tmp_path: Path, tools: tuple[str, ...], only: list[str]) -> Results:
     proj = copy_project(tmp_path / "p")
     env = {**os.environ, "PATH": path_without(tmp_path, *tools)}
-    got = subprocess.run([sys.executable, "scripts/measure.py", "--scale", "quick", "--only", *only],
-                         cwd=proj, env=env, capture_output=True, text=True, timeout=300)
+    got = prewarmed.run(["scripts/measure.py", "--scale", "quick", "--only", *only], cwd=proj, env=env,
+                        timeout=300)
     assert "Traceback" not in got.stderr, got.stderr[-2000:]
     doc = json.loads(next((proj / "results").glob("*.quick.json")).read_text())
     return Results(doc, declared())

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import prewarmed
 from conftest import declared
 from macros.measure.results import NotMeasured, Results
 
@@ -158,8 +159,7 @@ def test_rebuild_in_cached_mode_measures_nothing(quick_site, tmp_path):
     from conftest import copy_built
     proj = copy_built(quick_site, tmp_path / "p")
     env = {**os.environ, "CHAPTER_SCALE": "quick", "CHAPTER_MEASURE": "cached"}
-    out = subprocess.run([sys.executable, "-m", "mkdocs", "build"], cwd=proj, env=env,
-                         capture_output=True, text=True, timeout=300)
+    out = prewarmed.run(["-m", "mkdocs", "build"], cwd=proj, env=env, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "measuring " not in out.stderr.replace("measuring in mode", "")
 
@@ -168,8 +168,7 @@ def test_cached_mode_without_cache_names_what_is_missing(tmp_path):
     from conftest import copy_project
     proj = copy_project(tmp_path / "p")
     env = {**os.environ, "CHAPTER_SCALE": "quick", "CHAPTER_MEASURE": "cached"}
-    out = subprocess.run([sys.executable, "-m", "mkdocs", "build"], cwd=proj, env=env,
-                         capture_output=True, text=True, timeout=300)
+    out = prewarmed.run(["-m", "mkdocs", "build"], cwd=proj, env=env, timeout=300)
     assert out.returncode != 0
     assert "no cached results for" in out.stderr and "sum" in out.stderr
     assert "Traceback" not in out.stderr
@@ -181,8 +180,7 @@ def test_warm_rebuild_measures_nothing(quick_site, tmp_path):
     from conftest import copy_built
     proj = copy_built(quick_site, tmp_path / "p")
     env = {**os.environ, "CHAPTER_SCALE": "quick", "CHAPTER_MEASURE": "auto"}
-    out = subprocess.run([sys.executable, "-m", "mkdocs", "build"], cwd=proj, env=env,
-                         capture_output=True, text=True, timeout=300)
+    out = prewarmed.run(["-m", "mkdocs", "build"], cwd=proj, env=env, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert not re.search(r"measuring \w+:", out.stderr), "a warm auto build measured something"
 
@@ -259,13 +257,11 @@ def test_a_rebuild_in_the_same_process_writes_what_a_fresh_build_writes(quick_si
     # The provenance's date is the minute of the build: pinned, so that builds a minute apart compare.
     env = {**os.environ, "CHAPTER_SCALE": "quick", "CHAPTER_MEASURE": "cached", "SOURCE_DATE_EPOCH": "1764979200"}
     page = proj / "docs" / "chapter" / "objects.md"
-    out = subprocess.run([sys.executable, "-c", REBUILD_IN_PROCESS, str(tmp_path / "first"),
-                          str(tmp_path / "again"), str(page)],
-                         cwd=proj, env=env, capture_output=True, text=True, timeout=300)
+    out = prewarmed.run(["-c", REBUILD_IN_PROCESS, str(tmp_path / "first"), str(tmp_path / "again"), str(page)],
+                        cwd=proj, env=env, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     shutil.rmtree(proj / ".chapter-cache" / "templates")    # fresh: every template compiled anew
-    fresh = subprocess.run([sys.executable, "-m", "mkdocs", "build", "-d", str(tmp_path / "fresh")],
-                           cwd=proj, env=env, capture_output=True, text=True, timeout=300)
+    fresh = prewarmed.run(["-m", "mkdocs", "build", "-d", str(tmp_path / "fresh")], cwd=proj, env=env, timeout=300)
     assert fresh.returncode == 0, fresh.stderr[-3000:]
     again, new = tmp_path / "again", tmp_path / "fresh"
     files = sorted(p.relative_to(new) for p in new.rglob("*") if p.is_file())
@@ -331,8 +327,7 @@ def test_a_build_in_a_new_process_reads_the_pages_compiled_before(quick_site, tm
     shutil.rmtree(proj / ".chapter-cache" / "templates", ignore_errors=True)
 
     def build(site: str) -> tuple[int, int, int]:
-        out = subprocess.run([sys.executable, "-c", COUNT_PAGE_COMPILES, str(tmp_path / site)],
-                             cwd=proj, env=env, capture_output=True, text=True, timeout=300)
+        out = prewarmed.run(["-c", COUNT_PAGE_COMPILES, str(tmp_path / site)], cwd=proj, env=env, timeout=300)
         assert out.returncode == 0, out.stderr[-3000:]
         compiled, highlighted, indexed, rules, converted = map(int, out.stdout.split()[-5:])
         # A lexer's rules are compiled only for a block that is highlighted; a page whose
@@ -522,8 +517,7 @@ def test_a_rebuild_in_the_same_process_converts_only_what_may_have_changed(root,
     (tmp_path / "snip.txt").write_text("the listing\n")
     (tmp_path / "docs" / "index.md").write_text('# Home\n\n```\n--8<-- "snip.txt"\n```\n')
     (tmp_path / "docs" / "warns.md").write_text("# Warns\n\nA [link](missing.md) to nothing.\n")
-    out = subprocess.run([sys.executable, "-c", RENDER_TWICE, str(root)], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=120)
+    out = prewarmed.run(["-c", RENDER_TWICE, str(root)], cwd=tmp_path, timeout=120)
     assert out.returncode == 0, out.stderr[-3000:]
     lines = dict(line.split(" ", 1) for line in out.stdout.splitlines())
     assert lines == {"one": "['index.md', 'warns.md']", "two": "['warns.md']", "three": "['index.md', 'warns.md']"}
@@ -561,11 +555,11 @@ def test_a_rebuild_in_the_same_process_with_other_figures_writes_them(root, tmp_
     shutil.copy(a.with_name(a.name.replace(".json", ".pyperf.json")), b.parent)
     env = {**os.environ, "SOURCE_DATE_EPOCH": "1764979200"}
     env.pop("CHAPTER_RESULTS", None)
-    out = subprocess.run([sys.executable, "-c", SWAP_RESULTS_IN_PROCESS, str(tmp_path / "a"), str(tmp_path / "b"),
-                          str(a), str(b)], cwd=proj, env=env, capture_output=True, text=True, timeout=300)
+    out = prewarmed.run(["-c", SWAP_RESULTS_IN_PROCESS, str(tmp_path / "a"), str(tmp_path / "b"),
+                         str(a), str(b)], cwd=proj, env=env, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
-    fresh = subprocess.run([sys.executable, "-m", "mkdocs", "build", "-q", "-d", str(tmp_path / "fresh")], cwd=proj,
-                           env={**env, "CHAPTER_RESULTS": str(b)}, capture_output=True, text=True, timeout=300)
+    fresh = prewarmed.run(["-m", "mkdocs", "build", "-q", "-d", str(tmp_path / "fresh")], cwd=proj,
+                          env={**env, "CHAPTER_RESULTS": str(b)}, timeout=300)
     assert fresh.returncode == 0, fresh.stderr[-3000:]
     again, new = tmp_path / "b", tmp_path / "fresh"
     files = sorted(p.relative_to(new) for p in new.rglob("*") if p.is_file())
