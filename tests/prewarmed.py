@@ -55,6 +55,8 @@ def _serve(path: str) -> None:
     early = [m for m in sys.modules if m.split(".")[0] in NOT_BEFORE_THE_FORK or m in NOT_BEFORE_THE_FORK]
     for m in early:
         del sys.modules[m]
+    import gc
+    gc.freeze()          # what is imported stays out of every fork's collections: its pages stay shared
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
