@@ -38,8 +38,9 @@ PRELOAD = ("mkdocs.__main__", "mkdocs.commands.build", "mkdocs.config.defaults",
            "pymdownx.tabbed", "pymdownx.details", "pymdownx.inlinehilite", "pymdownx.snippets",
            "pygments.lexers.c_cpp", "pygments.lexers.python", "pygments.lexers.asm",
            "pygments.formatters.html", "pyperf", "psutil", "colorama", "difflib", "tomllib", "pkgutil", "secrets")
-# Read os.environ when imported: each build must import them with its own environment.
-NOT_BEFORE_THE_FORK = ("material.templates", "macros")
+# Never imported before the fork: the project's own modules (each build reads its copy's) and
+# those that read os.environ when imported (each build has its own).
+NOT_BEFORE_THE_FORK = ("macros", "material.templates")
 
 ENABLED = os.environ.get("CHAPTER_TESTS_PREWARMED", "1") != "0"
 
@@ -159,8 +160,11 @@ def _start() -> tuple[str, dict] | None:
             _server.update(path=path if ready else None, env=_environment_fixed_at_start(env), proc=proc)
 
             def stop() -> None:
-                proc.stdin.close()
-                proc.wait(10)
+                proc.stdin.close()              # the server ends when its stdin does
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
                 Path(path).unlink(missing_ok=True)
                 os.rmdir(folder)
             atexit.register(stop)
@@ -180,7 +184,12 @@ def run(argv: list[str], *, cwd: Path | str, env: dict | None = None,
     path, _ = server
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
             socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as conn:
-        conn.connect(path)
+        try:
+            conn.connect(path)
+        except OSError:                 # the server is gone: say so, and run it the usual way
+            _server["path"] = None
+            print(f"prewarmed: no server at {path}; starting processes afresh", file=sys.stderr)
+            return run(argv, cwd=cwd, env=env, timeout=timeout)
         req = {"argv": list(argv), "cwd": str(Path(cwd).resolve()), "env": env}
         socket.send_fds(conn, [json.dumps(req).encode()], [out.fileno(), err.fileno()])
         pid = int(conn.recv(64))
