@@ -110,3 +110,33 @@ def test_report_names_each_verdict_that_moved_between_builds(bench):
     assert bench.verdict_lines([same, same]) == [
         "", "Verdicts: 3 of 3 claims gave the same verdict in every cold build."]
     assert bench.verdict_lines([]) == []
+
+
+# ------------------------------------------------------------------ scripts/suite_time.py
+
+@pytest.fixture(scope="module")
+def suite_time():
+    spec = importlib.util.spec_from_file_location("suite_time", ROOT / "scripts/suite_time.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_suite_time_report_gives_each_pair_and_the_ratio_of_the_medians(suite_time):
+    run = lambda s: {"seconds": s, "busy": 1.9 * s, "summary": "9 passed in 1.00s", "status": 0}  # noqa: E731
+    host = {"load_average": [0.5, 0.5, 0.5], "cores": 2, "loop_jitter": 0.4, "busy": True}
+    times = [(300.0, 140.0), (280.0, 150.0), (400.0, 131.0)]   # means unlike medians
+    text = suite_time.report("deca1dd", "abc1234", [{"host": host, "before": run(b), "after": run(a)}
+                                                    for b, a in times])
+    rows = re.findall(r"^\| (\d) \| .*\*\*busy\*\* \| ([\d.]+) \(\d+\) \| ([\d.]+) \(\d+\) \| ([\d.]+) \|$", text, re.M)
+    assert [(float(b), float(a)) for _, b, a, _ in rows] == times
+    assert [float(r) for *_, r in rows] == [round(a / b, 3) for b, a in times]
+    ratio = sorted(a for _, a in times)[1] / sorted(b for b, _ in times)[1]
+    assert f"ratio of the medians **{ratio:.3f}**" in text
+    met = sum(a / b <= suite_time.TARGET for b, a in times)
+    assert f"{met} of 3 pairs at {suite_time.TARGET} or less" in text
+
+
+def test_suite_time_names_an_unknown_commit(suite_time, capsys):
+    assert suite_time.main(["--before", "no-such-commit"]) == 2
+    assert "no commit 'no-such-commit'" in capsys.readouterr().err
