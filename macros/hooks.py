@@ -64,6 +64,11 @@ def on_build_error(error: Exception, **kwargs) -> None:
     if isinstance(error, site.ChapterInputError):
         site.stop_for_input(error)
 
+def on_post_page(output: str, page, config) -> str:
+    from macros import render
+    return render.without_whitespace_spans(output)
+
+
 DOWNLOADS = "downloads"
 
 

@@ -395,6 +395,27 @@ def test_search_reads_the_same_sections_without_the_highlighters_spans(quick_sit
     assert fewer > 1000, f"only {fewer} spans taken out of code blocks"
 
 
+def test_whitespace_in_code_is_text_not_elements(built, root):
+    """Pygments' whitespace spans (class "w", styled by nothing) are taken out of every page:
+    on a real listing, the text and every other span stay as they were; on the built site, none
+    is left and the code is still highlighted."""
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import CLexer
+
+    from macros import render
+    listing = highlight((root / "csrc/latency.c").read_text(), CLexer(), HtmlFormatter())
+    out = render.without_whitespace_spans(listing)
+    text = lambda h: html.unescape(re.sub(r"<[^>]+>", "", h))  # noqa: E731
+    others = lambda h: re.findall(r'<span class="(?!w")[^"]*">', h)  # noqa: E731
+    assert listing.count('<span class="w">') > 100 and '<span class="w">' not in out
+    assert text(out) == text(listing) and others(out) == others(listing)
+    proj = built[0]
+    pages = {p: p.read_text() for p in (proj / "site").rglob("*.html")}
+    assert not [p for p, t in pages.items() if '<span class="w">' in t]
+    assert pages[proj / "site/chapter/cache/index.html"].count('<span class="n">') > 100
+
+
 def test_a_highlighted_block_is_kept_by_everything_that_shapes_it():
     """The key of a kept code block changes with the code, the lexer, the lexer's options and
     the formatter's options (highlighted lines, say); options that cannot be written down
