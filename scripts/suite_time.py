@@ -49,7 +49,10 @@ def venv(proj: Path) -> str:
     """A virtual environment in `proj` with its own test requirements: its python."""
     subprocess.run([sys.executable, "-m", "venv", str(proj / ".venv")], check=True)
     python = str(proj / ".venv" / "bin" / "python")
-    subprocess.run([python, "-m", "pip", "install", "-q", "-r", "requirements-test.txt"], cwd=proj, check=True)
+    pip = subprocess.run([python, "-m", "pip", "install", "-q", "-r", "requirements-test.txt"], cwd=proj,
+                         capture_output=True, text=True)
+    if pip.returncode != 0:
+        sys.exit(f"suite_time: pip could not install {proj.name}'s requirements-test.txt:\n{pip.stderr[-3000:]}")
     return python
 
 
