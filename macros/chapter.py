@@ -162,6 +162,26 @@ class Chapter:
         limit = self.doc.get("noisy_rel_iqr", NOISY_REL_IQR)
         return f"{round(limit * 100, 2):g}%"
 
+    def confidence(self) -> str:
+        """The confidence level of every interval, "95%" (the engine's bootstrap)."""
+        from .measure import stats
+        return f"{stats.LEVEL:.0%}"
+
+    def resamples(self) -> str:
+        """How many times the bootstrap resamples, "2,000"."""
+        from .measure import stats
+        return f"{stats.RESAMPLES:,}"
+
+    def same_spread(self) -> str:
+        """The spread over three builds a reader can call the same, "3%"."""
+        from .measure import targets
+        return f"{targets.SAME_SPREAD:.0%}"
+
+    def cold_build_target(self) -> str:
+        """The time a cold full-scale build is budgeted to, "60 s"."""
+        from .measure import targets
+        return f"{targets.COLD_BUILD_S:g} s"
+
     def timing_target(self) -> str:
         """The precision timed rounds aim for, "±2%", as the results recorded it."""
         target = self.prov.get("scale", {}).get("target")

@@ -121,7 +121,8 @@ def setup(env) -> Chapter:
     for name in ("fig", "code", "raw", "measured", "book", "verdict", "output", "claim", "claims_table", "across",
                  "verdict_counts", "verdict_summary", "machine", "compiler", "noisy_limit",
                  "check_outcome", "fail_as_differs", "staircase_levels", "timings_available", "levels_disagree",
-                 "timing_target", "timing_budgets", "load_note"):
+                 "timing_target", "timing_budgets", "load_note",
+                 "confidence", "resamples", "same_spread", "cold_build_target"):
         env.macro(bind(getattr(chapter, name), html=name in HTML_MACROS), name)
     env.macro(bind(chapter.prov_text), "prov")
     env.macro(bind(render.badge, html=True), "verdict_badge")

@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from macros.measure import ledger, loadcheck, stats  # noqa: E402
+from macros.measure.targets import SAME_SPREAD as SPREAD_TARGET  # noqa: E402
 from macros.measure.config import NOISY_REL_IQR, SCALES, TARGET_REL_CI  # noqa: E402
 from macros.measure.experiments import declarations, discover  # noqa: E402
 from macros.measure.results import Results  # noqa: E402
@@ -45,7 +46,6 @@ from scripts.project_copy import copy_project as _copy  # noqa: E402
 # Verdicts that decide nothing: a claim may move through these between builds.
 UNDECIDED = ("borderline", "not-measured")
 # Issue "Figures that hold still": each headline ratio within this of itself over the cold builds.
-SPREAD_TARGET = 0.03
 
 
 def copy_project(dest: Path) -> Path:

@@ -8,12 +8,17 @@ from conftest import ROOT
 from macros.measure.engine import _discover
 
 
-@pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("bench", ROOT / "scripts/bench.py")
+def script(name: str):
+    """scripts/<name>.py, imported as a module."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / f"scripts/{name}.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return script("bench")
 
 
 def doc_with(values: dict[str, float]) -> dict:
@@ -116,10 +121,7 @@ def test_report_names_each_verdict_that_moved_between_builds(bench):
 
 @pytest.fixture(scope="module")
 def suite_time():
-    spec = importlib.util.spec_from_file_location("suite_time", ROOT / "scripts/suite_time.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return script("suite_time")
 
 
 def test_suite_time_report_gives_each_pair_and_the_ratio_of_the_medians(suite_time):

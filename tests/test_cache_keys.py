@@ -137,7 +137,7 @@ def _expected_users() -> dict[str, set[str]]:
         "provenance.py": of("cache_latency", "cache_locality"),
         "machine.py": of("cache_latency", "cache_locality"),
         "cachegrind.py": of("cache_locality"),
-        "valgrind.py": of("benchmark", "cache_locality"), "loadcheck.py": set(),
+        "valgrind.py": of("benchmark", "cache_locality"), "loadcheck.py": set(), "targets.py": set(),
         "machinecode.py": of("objects", "stack_and_heap", "stack_and_heap_cost", "benchmark",
                              "cache_locality"),
         **{mod: names | (of("cache_locality") if mod == "experiments/cache_latency.py" else set())

@@ -153,6 +153,10 @@ def test_method_page_gives_each_budget_and_their_total(built):
     for name, sec in budgets.items():
         assert f"{name} {fmt.sig(float(sec), 2)} s" in text, name
     assert f"({fmt.sig(sum(budgets.values()), 2)} s in all)" in text
+    # The method's constants come from the code that applies them, never typed into the prose.
+    from macros.measure import stats, targets
+    assert f"{stats.LEVEL:.0%} confidence interval" in text and f"replacement {stats.RESAMPLES:,} times" in text
+    assert f"within the {targets.SAME_SPREAD:.0%} a reader" in text and f"within {targets.COLD_BUILD_S:g} s" in text
 
 
 def test_rebuild_in_cached_mode_measures_nothing(quick_site, tmp_path):
